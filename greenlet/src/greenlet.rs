@@ -1,0 +1,805 @@
+//! The [`Greenlet`] handle and its [`Builder`].
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+use crate::stack::StackError;
+use crate::switch::{self, Inner, Kind, Message, State};
+use crate::value::Value;
+
+/// The type-erased `run` of a greenlet, stored in its record until it first runs.
+pub(crate) trait RunFn {
+    /// Takes the function out and runs it with the first switched-in value.
+    fn call(&self, v: Value) -> Value;
+    /// Drops the function without running it.
+    fn clear(&self);
+}
+
+impl<F, R> RunFn for Cell<Option<F>>
+where
+    F: FnOnce(Value) -> R,
+    R: 'static,
+{
+    fn call(&self, v: Value) -> Value {
+        let f = self.take().expect("a greenlet's run is taken once");
+        Value::new(f(v))
+    }
+
+    fn clear(&self) {
+        drop(self.take());
+    }
+}
+
+/// A raw greenlet: a function running on its own stack, switched to explicitly.
+///
+/// A `Greenlet` is a cheap handle (an `Rc`): clones refer to the same greenlet and compare
+/// equal. Greenlets and their handles are `!Send`: a greenlet lives and dies on the thread that
+/// created it, and each thread has its own main greenlet (its native stack).
+///
+/// # Life cycle
+///
+/// A new greenlet has no stack; the first [`switch`](Greenlet::switch) to it takes one from the
+/// thread's pool and calls `run` with the switched value. When `run` returns, its value is
+/// switched to the parent (the first ancestor that is not dead). A panic escaping `run` is
+/// re-raised in the parent's pending `switch`, except [`GreenletExit`](crate::GreenletExit),
+/// which the parent receives as a value.
+///
+/// # Dropping
+///
+/// A suspended greenlet whose last handle is dropped gets `GreenletExit` thrown in, so the
+/// `Drop`s on its stack run, and its stack goes back to the pool. The handle returned by
+/// [`getcurrent`](crate::getcurrent) does not count for this (like a weak reference), so
+/// `getcurrent().parent().unwrap().switch(v)` inside a greenlet does not keep it alive (see
+/// [`Current`]); every `Greenlet` handle, and every clone, does count. A counted handle that a greenlet keeps on
+/// its own stack (for example in a variable captured by its closure) keeps it alive forever:
+/// Rust has no cycle collector. Drop or don't capture such handles.
+///
+/// If the thread is panicking when the last handle goes (a panic unwinding through the code
+/// that held it), the greenlet is not killed but leaked, stack included.
+///
+/// # Examples
+///
+/// The seed example: two greenlets printing 12, 56, 34 (and never 78).
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use greenlet::{Greenlet, Value};
+///
+/// let out = Rc::new(RefCell::new(Vec::new()));
+/// let gr2_slot: Rc<RefCell<Option<Greenlet>>> = Rc::default();
+/// let (o1, s1) = (out.clone(), gr2_slot.clone());
+/// let gr1 = Greenlet::new(move |_: Value| {
+///     o1.borrow_mut().push(12);
+///     let gr2 = s1.borrow().clone().unwrap();
+///     gr2.switch(());
+///     o1.borrow_mut().push(34);
+/// });
+/// let (o2, g1) = (out.clone(), gr1.clone());
+/// let gr2 = Greenlet::new(move |_: Value| {
+///     o2.borrow_mut().push(56);
+///     g1.switch(());
+///     o2.borrow_mut().push(78);
+/// });
+/// *gr2_slot.borrow_mut() = Some(gr2.clone());
+/// gr1.switch(());
+/// assert_eq!(*out.borrow(), [12, 56, 34]);
+/// assert!(gr1.is_dead() && !gr2.is_dead());
+/// # drop(gr2_slot.borrow_mut().take());
+/// ```
+///
+/// `Greenlet` is not `Send`:
+///
+/// ```compile_fail
+/// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+/// std::thread::spawn(move || g.switch(()));
+/// ```
+pub struct Greenlet {
+    /// The shared record.
+    pub(crate) inner: Rc<Inner>,
+    /// Whether this handle counts in `Inner::handles` (keeps a suspended greenlet alive).
+    counted: bool,
+    /// Greenlets never leave their thread.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Greenlet {
+    /// Wraps a record in a counted handle (the record starts with zero counted handles).
+    pub(crate) fn from_inner(inner: Rc<Inner>) -> Greenlet {
+        inner.handles.set(inner.handles.get() + 1);
+        Greenlet {
+            inner,
+            counted: true,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Wraps a record in a handle that does not keep it alive.
+    pub(crate) fn uncounted(inner: Rc<Inner>) -> Greenlet {
+        Greenlet {
+            inner,
+            counted: false,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Creates a greenlet that will call `run` with the first value switched into it. Its
+    /// parent is the greenlet running now; its stack has the thread's default size.
+    ///
+    /// `run` may return any `'static` value; it becomes a [`Value`] for the parent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{Greenlet, Value};
+    /// let g = Greenlet::new(|v: Value| v.take::<i32>() * 2);
+    /// assert_eq!(g.switch(21).take::<i32>(), 42);
+    /// assert!(g.is_dead());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never: the greenlet is created, not run.
+    pub fn new<F, R>(run: F) -> Greenlet
+    where
+        F: FnOnce(Value) -> R + 'static,
+        R: 'static,
+    {
+        Builder::new().build(run)
+    }
+
+    /// A [`Builder`] for a greenlet with a custom stack size, parent or name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{Greenlet, Value};
+    /// let g = Greenlet::builder().stack_size(64 * 1024).name("worker").build(|_: Value| 1);
+    /// assert_eq!(g.name(), Some("worker"));
+    /// assert_eq!(g.switch(()).take::<i32>(), 1);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Switches to this greenlet, sending `value`; returns the value that is later switched
+    /// back into the caller.
+    ///
+    /// * An unstarted greenlet starts: `run(value)`.
+    /// * A suspended one resumes: its pending `switch` returns `value`.
+    /// * A dead one passes `value` on to its first live parent.
+    /// * The running greenlet itself: returns `value` at once.
+    ///
+    /// `value` may be any `'static` type; a [`Value`] is passed as it is and `()` becomes the
+    /// empty value.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises the panic of a child greenlet that died of it while the caller was its
+    /// (first live) parent, or the payload of a [`throw`](Greenlet::throw) aimed at the caller.
+    /// Panics with a [`StackError`] message if the target could not get a stack (use
+    /// [`try_switch`](Greenlet::try_switch) to get it as an error), and if called from inside
+    /// the hub's scheduler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{getcurrent, Greenlet, Value};
+    /// let g = Greenlet::new(|first: Value| {
+    ///     let a = first.take::<&str>();
+    ///     let b = getcurrent().parent().unwrap().switch(a.len()).take::<&str>();
+    ///     format!("{a}{b}")
+    /// });
+    /// assert_eq!(g.switch("ab").take::<usize>(), 2);
+    /// assert_eq!(g.switch("cd").take::<String>(), "abcd");
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Yes, unless the target is the running greenlet.
+    #[inline]
+    pub fn switch<V: 'static>(&self, value: V) -> Value {
+        match switch::switch_to(self, Message::Value(Value::new(value))) {
+            Message::Value(v) => v,
+            m => receive_slow(m),
+        }
+    }
+
+    /// Like [`switch`](Greenlet::switch), but a target that cannot get a stack is an error
+    /// instead of a panic.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError`] when the kernel refuses a new stack (usually `vm.max_map_count`); the
+    /// target stays unstarted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| 5u8);
+    /// assert_eq!(g.try_switch(()).unwrap().take::<u8>(), 5);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Yes, unless the target is the running greenlet.
+    pub fn try_switch<V: 'static>(&self, value: V) -> Result<Value, StackError> {
+        match switch::switch_to(self, Message::Value(Value::new(value))) {
+            Message::Value(v) => Ok(v),
+            Message::Failed(_, e) => Err(e),
+            m => Ok(receive_slow(m)),
+        }
+    }
+
+    /// Raises `payload` as a panic inside this greenlet, at the switch where it is suspended,
+    /// and switches to it. Throwing [`GreenletExit`](crate::GreenletExit) kills it: its stack
+    /// unwinds and its `Drop`s run, and its parent receives the `GreenletExit` as a value.
+    ///
+    /// Throwing into a greenlet that never ran kills it without running it; throwing into a
+    /// dead one raises in its first live parent; throwing into the running greenlet raises at
+    /// once.
+    ///
+    /// # Panics
+    ///
+    /// As [`switch`](Greenlet::switch); in particular, when the caller is the target's parent
+    /// and the payload escapes the target, the caller re-raises it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{getcurrent, Greenlet, GreenletExit, Value};
+    /// let g = Greenlet::new(|_: Value| {
+    ///     getcurrent().parent().unwrap().switch(());
+    /// });
+    /// g.switch(());
+    /// assert!(g.throw(GreenletExit).is::<GreenletExit>());
+    /// assert!(g.is_dead());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Yes, unless the target is the running greenlet.
+    pub fn throw<P: Any + Send + 'static>(&self, payload: P) -> Value {
+        self.throw_boxed(Box::new(payload))
+    }
+
+    /// [`throw`](Greenlet::throw) with an already boxed payload (as `catch_unwind` returns
+    /// them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// let p = std::panic::catch_unwind(|| g.throw_boxed(Box::new("boom"))).unwrap_err();
+    /// assert_eq!(*p.downcast::<&str>().unwrap(), "boom");
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Yes, unless the target is the running greenlet.
+    pub fn throw_boxed(&self, payload: Box<dyn Any + Send + 'static>) -> Value {
+        receive_slow(switch::switch_to(self, Message::Throw(payload)))
+    }
+
+    /// Sends a [`Message`] (value, panic, or start failure) and returns what comes back, as
+    /// a message: the building block of schedulers that route failures themselves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{Greenlet, Message, Value};
+    /// let g = Greenlet::new(|v: Value| v);
+    /// let back = g.switch_message(Message::Value(Value::new(1)));
+    /// assert!(matches!(back, Message::Value(v) if v.is::<i32>()));
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Yes, unless the target is the running greenlet.
+    pub fn switch_message(&self, msg: Message) -> Message {
+        switch::switch_to(self, msg)
+    }
+
+    /// The parent: where this greenlet's result goes when `run` ends. `None` only for a
+    /// thread's main greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// assert_eq!(g.parent(), Some(greenlet::main()));
+    /// assert_eq!(greenlet::main().parent(), None);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn parent(&self) -> Option<Greenlet> {
+        self.inner.parent.borrow().clone()
+    }
+
+    /// Sets the parent.
+    ///
+    /// # Errors
+    ///
+    /// [`ParentError::Cycle`] if `parent` is this greenlet or one of its descendants, and
+    /// [`ParentError::MainGreenlet`] for the main greenlet or the hub, whose parents are fixed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{Greenlet, ParentError, Value};
+    /// let a = Greenlet::new(|_: Value| ());
+    /// let b = Greenlet::new(|_: Value| ());
+    /// b.set_parent(&a).unwrap();
+    /// assert_eq!(a.set_parent(&b), Err(ParentError::Cycle));
+    /// assert_eq!(greenlet::main().set_parent(&a), Err(ParentError::MainGreenlet));
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn set_parent(&self, parent: &Greenlet) -> Result<(), ParentError> {
+        if self.inner.kind != Kind::Normal {
+            return Err(ParentError::MainGreenlet);
+        }
+        let mut p = Some(parent.clone());
+        while let Some(g) = p {
+            if g == *self {
+                return Err(ParentError::Cycle);
+            }
+            p = g.parent();
+        }
+        *self.inner.parent.borrow_mut() = Some(parent.clone());
+        Ok(())
+    }
+
+    /// Whether `run` has finished (returned, panicked or been killed), or the greenlet was
+    /// killed before it started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// assert!(!g.is_dead());
+    /// g.switch(());
+    /// assert!(g.is_dead());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_dead(&self) -> bool {
+        self.inner.state.get() == State::Dead
+    }
+
+    /// Whether the greenlet has been switched into (main and the hub always have).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// assert!(!g.is_started());
+    /// g.switch(());
+    /// assert!(g.is_started());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_started(&self) -> bool {
+        self.inner.state.get() != State::New
+    }
+
+    /// Whether the greenlet is started and not dead: running or suspended in a switch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(greenlet::getcurrent().is_active());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_active(&self) -> bool {
+        self.inner.state.get() == State::Active
+    }
+
+    /// Whether this is a thread's main greenlet (its native stack).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(greenlet::getcurrent().is_main());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_main(&self) -> bool {
+        self.inner.kind == Kind::Main
+    }
+
+    /// Whether this is the hub greenlet of an installed [`Scheduler`](crate::Scheduler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!greenlet::getcurrent().is_hub());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_hub(&self) -> bool {
+        self.inner.kind == Kind::Hub
+    }
+
+    /// Whether this is the running greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(greenlet::main().is_current());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_current(&self) -> bool {
+        switch::is_current(&self.inner)
+    }
+
+    /// A number identifying this greenlet among its thread's (main is 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(greenlet::main().id(), 0);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The name given by the builder ("main" for main greenlets, "hub" for the hub).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(greenlet::main().name(), Some("main"));
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The stack size this greenlet runs (or will run) with; 0 for main and the hub.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::builder().stack_size(32 * 1024).build(|_: greenlet::Value| ());
+    /// assert_eq!(g.stack_size(), 32 * 1024);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn stack_size(&self) -> usize {
+        self.inner.stack_size
+    }
+
+    /// `'name'` or `#id`, for messages.
+    pub(crate) fn describe(&self) -> String {
+        match self.name() {
+            Some(n) => format!("'{n}'"),
+            None => format!("#{}", self.id()),
+        }
+    }
+}
+
+/// Turns a message that is not a plain value into the caller's outcome.
+#[cold]
+#[inline(never)]
+fn receive_slow(m: Message) -> Value {
+    match m {
+        Message::Value(v) => v,
+        Message::Throw(p) => std::panic::resume_unwind(p),
+        Message::Failed(_, e) => panic!("{e}"),
+    }
+}
+
+impl Clone for Greenlet {
+    #[inline]
+    fn clone(&self) -> Greenlet {
+        Greenlet::from_inner(self.inner.clone())
+    }
+}
+
+impl Drop for Greenlet {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
+        let n = self.inner.handles.get() - 1;
+        self.inner.handles.set(n);
+        if n == 0
+            && self.inner.kind == Kind::Normal
+            && self.inner.state.get() == State::Active
+            && !std::thread::panicking()
+        {
+            switch::orphan(Greenlet::uncounted(self.inner.clone()));
+        }
+    }
+}
+
+// A greenlet's record stays consistent when a panic unwinds through code holding a handle:
+// every state change is a single `Cell` write made by the trampoline.
+impl std::panic::UnwindSafe for Greenlet {}
+impl std::panic::RefUnwindSafe for Greenlet {}
+
+/// The running greenlet, as [`getcurrent`](crate::getcurrent) returns it: derefs to
+/// [`Greenlet`], but does not keep the greenlet alive.
+///
+/// A greenlet whose last handle is dropped while it is suspended is killed (see [`Greenlet`]).
+/// If `getcurrent()` returned a plain handle, the common
+/// `getcurrent().parent().unwrap().switch(v)` would keep a handle to the greenlet on its own
+/// stack for the whole switch, and such a greenlet could never be collected. A `Current` does
+/// not count; to store the running greenlet somewhere (a wait queue, a struct), convert it with
+/// [`to_greenlet`](Current::to_greenlet) or `Greenlet::from`, which gives a counted handle.
+///
+/// # Examples
+///
+/// ```
+/// use greenlet::{getcurrent, Greenlet};
+/// let me: Greenlet = getcurrent().to_greenlet();
+/// assert!(getcurrent() == me && me.is_main());
+/// ```
+pub struct Current(
+    /// An uncounted handle.
+    pub(crate) Greenlet,
+);
+
+impl Current {
+    /// A counted handle to the same greenlet, which keeps it alive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g: greenlet::Greenlet = greenlet::getcurrent().to_greenlet();
+    /// assert!(g.is_current());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn to_greenlet(&self) -> Greenlet {
+        self.0.clone()
+    }
+}
+
+impl std::ops::Deref for Current {
+    type Target = Greenlet;
+    fn deref(&self) -> &Greenlet {
+        &self.0
+    }
+}
+
+impl From<Current> for Greenlet {
+    fn from(c: Current) -> Greenlet {
+        c.0.clone()
+    }
+}
+
+impl PartialEq<Greenlet> for Current {
+    fn eq(&self, other: &Greenlet) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Current> for Greenlet {
+    fn eq(&self, other: &Current) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq for Current {
+    fn eq(&self, other: &Current) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl fmt::Debug for Current {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for Greenlet {
+    fn eq(&self, other: &Greenlet) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Greenlet {}
+
+impl Hash for Greenlet {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Rc::as_ptr(&self.inner) as *const () as usize).hash(state);
+    }
+}
+
+impl fmt::Debug for Greenlet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.inner.state.get() {
+            State::New => "new",
+            State::Active if self.is_current() => "running",
+            State::Active => "suspended",
+            State::Dead => "dead",
+        };
+        let mut d = f.debug_struct("Greenlet");
+        d.field("id", &self.id());
+        if let Some(n) = self.name() {
+            d.field("name", &n);
+        }
+        d.field("state", &state).finish()
+    }
+}
+
+/// Builds a greenlet with a custom stack size, parent or name.
+///
+/// # Examples
+///
+/// ```
+/// use greenlet::{Greenlet, Value};
+/// let p = Greenlet::new(|v: Value| v.take::<i32>() + 1);
+/// let c = Greenlet::builder().parent(&p).build(|_: Value| 41);
+/// // c's result goes to p, which starts with it; p's goes to main.
+/// assert_eq!(c.switch(()).take::<i32>(), 42);
+/// ```
+#[derive(Default, Debug)]
+#[must_use = "a builder does nothing until `build`"]
+pub struct Builder {
+    /// Stack size in bytes; the thread's default when `None`.
+    stack_size: Option<usize>,
+    /// Parent; the running greenlet when `None`.
+    parent: Option<Greenlet>,
+    /// Name for messages.
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder with the defaults: the thread's default stack size, the running greenlet as
+    /// parent, no name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Builder::new().build(|_: greenlet::Value| ());
+    /// assert_eq!(g.stack_size(), greenlet::default_stack_size());
+    /// ```
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// The stack size in bytes (rounded up to pages; a guard page is added below it).
+    ///
+    /// # Panics
+    ///
+    /// In `build`, if below 16 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::builder().stack_size(1 << 20).build(|_: greenlet::Value| ());
+    /// assert_eq!(g.stack_size(), 1 << 20);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// The parent greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// let g = greenlet::Greenlet::builder().parent(&p).build(|_: greenlet::Value| ());
+    /// assert_eq!(g.parent(), Some(p));
+    /// ```
+    pub fn parent(mut self, parent: &Greenlet) -> Builder {
+        self.parent = Some(parent.clone());
+        self
+    }
+
+    /// A name, shown in `Debug` and in the stack-overflow message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::builder().name("io").build(|_: greenlet::Value| ());
+    /// assert_eq!(g.name(), Some("io"));
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Creates the greenlet (not yet run).
+    ///
+    /// # Panics
+    ///
+    /// If the stack size is below 16 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::builder().build(|v: greenlet::Value| v);
+    /// assert!(!g.is_started());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn build<F, R>(self, run: F) -> Greenlet
+    where
+        F: FnOnce(Value) -> R + 'static,
+        R: 'static,
+    {
+        let size = self.stack_size.unwrap_or_else(crate::default_stack_size);
+        assert!(
+            size >= 16 * 1024,
+            "greenlet stack size {size} is below 16 KiB"
+        );
+        let parent = self.parent.unwrap_or_else(switch::current_counted);
+        let inner: Rc<Inner> = Rc::new(Inner::new(
+            switch::next_id(),
+            Kind::Normal,
+            Some(parent),
+            size,
+            self.name.map(String::into_boxed_str),
+            Cell::new(Some(run)),
+        ));
+        Greenlet::from_inner(inner)
+    }
+}
+
+/// Why [`Greenlet::set_parent`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParentError {
+    /// The new parent is the greenlet itself or one of its descendants.
+    Cycle,
+    /// The main greenlet (and the hub) have fixed parents.
+    MainGreenlet,
+}
+
+impl fmt::Display for ParentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParentError::Cycle => f.write_str("cyclic parent chain"),
+            ParentError::MainGreenlet => {
+                f.write_str("the parent of a main greenlet or hub cannot be changed")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParentError {}

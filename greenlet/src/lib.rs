@@ -1,0 +1,151 @@
+//! Raw greenlets: stackful coroutines with explicit, symmetric switching.
+//!
+//! A [`Greenlet`] is a function running on its own stack. Any greenlet can
+//! [`switch`](Greenlet::switch) to any other of its thread, passing a [`Value`]; the switch
+//! returns when something switches back. Each greenlet has a parent, which receives its result
+//! (or its panic) when it ends. The thread's native stack is its *main* greenlet. This is
+//! Python's `greenlet` with Rust's types: values are any `'static` type, exceptions are panics,
+//! and [`GreenletExit`] kills.
+//!
+//! This crate is the bottom layer of `gevent` (re-exported as `gevent::greenlet`); most programs
+//! want the hub and `gevent::spawn` instead, which schedule greenlets for you.
+//!
+//! # Implementation
+//!
+//! * Stacks and switching come from `corosensei`. A symmetric switch is built from its
+//!   asymmetric resume/suspend by a trampoline on the main stack (see the `switch` module's
+//!   design notes), so a switch between two greenlets costs two context switches and a switch
+//!   between main and a greenlet one.
+//! * A greenlet takes a stack when it first runs, from a per-thread pool of reused stacks
+//!   (default size [`DEFAULT_STACK_SIZE`], guard page kept); a fresh `mmap` costs
+//!   microseconds, a reused stack nanoseconds. Running out of stacks (Linux's
+//!   `vm.max_map_count`) is a [`StackError`], never a crash.
+//! * The first greenlet stack mapped in the process installs a SIGSEGV/SIGBUS handler on an
+//!   alternate signal stack: a greenlet that overflows its stack hits its guard page and the
+//!   process aborts with `greenlet '<name or id>' has overflowed its stack (<size> bytes)` on
+//!   stderr, instead of a bare segmentation fault. Other faults go to the previous handler.
+//! * Killing unwinds the target's stack, so this crate requires `panic = "unwind"` (it does not
+//!   build with `panic = "abort"`).
+//! * A [`Scheduler`] installed with [`install_scheduler`] becomes the thread's hub: switching to
+//!   the hub greenlet asks it what runs next, on the main stack, with no extra switch.
+//!
+//! # Examples
+//!
+//! A greenlet suspended and resumed later, with values both ways:
+//!
+//! ```
+//! use greenlet::{getcurrent, Greenlet, Value};
+//!
+//! let counter = Greenlet::new(|start: Value| {
+//!     let mut n = start.take::<u32>();
+//!     loop {
+//!         let step = getcurrent().parent().unwrap().switch(n).take::<u32>();
+//!         n += step;
+//!     }
+//! });
+//! assert_eq!(counter.switch(10u32).take::<u32>(), 10);
+//! assert_eq!(counter.switch(5u32).take::<u32>(), 15);
+//! assert_eq!(counter.switch(1u32).take::<u32>(), 16);
+//! drop(counter); // suspended and unreferenced: killed with GreenletExit, stack reused
+//! ```
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(panic = "abort")]
+compile_error!(
+    "the greenlet crate needs `panic = \"unwind\"`: killing a greenlet unwinds its stack. \
+     Remove `panic = \"abort\"` from your Cargo profile."
+);
+
+mod greenlet;
+mod overflow;
+mod stack;
+mod switch;
+mod value;
+
+pub use crate::greenlet::{Builder, Current, Greenlet, ParentError};
+pub use crate::stack::{
+    default_stack_size, set_default_stack_size, set_max_pooled_stacks, StackError,
+    DEFAULT_MAX_POOLED_STACKS, DEFAULT_STACK_SIZE,
+};
+pub use crate::switch::{Message, Panic, Scheduler};
+pub use crate::value::{GreenletExit, Value};
+
+use std::rc::Rc;
+
+/// The running greenlet: the thread's main greenlet on its native stack, the hub inside a
+/// scheduler, or the greenlet whose code is running.
+///
+/// The [`Current`] handle derefs to [`Greenlet`] but does not by itself keep the greenlet alive
+/// (see [`Greenlet`]'s notes on dropping); [`Current::to_greenlet`] gives one that does.
+///
+/// # Examples
+///
+/// ```
+/// use greenlet::{getcurrent, Greenlet, Value};
+/// let main = getcurrent().to_greenlet();
+/// assert!(main.is_main());
+/// let g = Greenlet::new(move |_: Value| getcurrent().parent() == Some(main));
+/// assert!(g.switch(()).take::<bool>());
+/// ```
+///
+/// # Switches
+///
+/// Never.
+#[inline]
+pub fn getcurrent() -> Current {
+    switch::current()
+}
+
+/// This thread's main greenlet (its native stack).
+///
+/// # Examples
+///
+/// ```
+/// assert!(greenlet::main().is_main());
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn main() -> Greenlet {
+    switch::main_greenlet()
+}
+
+/// Installs `scheduler` as this thread's hub and returns the hub greenlet.
+///
+/// Switching to the returned greenlet (from any greenlet of the thread) calls
+/// [`Scheduler::schedule`] on the main stack, which answers what runs next. Greenlets whose
+/// parent is the hub send it their results and panics when they end. The hub's parent is the
+/// main greenlet; it never dies.
+///
+/// # Panics
+///
+/// If this thread already has a scheduler: one hub per thread.
+///
+/// # Examples
+///
+/// See [`Scheduler`].
+///
+/// # Switches
+///
+/// Never.
+pub fn install_scheduler(scheduler: Rc<dyn Scheduler>) -> Greenlet {
+    switch::install_scheduler(scheduler)
+}
+
+/// This thread's hub greenlet, if a scheduler is installed.
+///
+/// # Examples
+///
+/// ```
+/// std::thread::spawn(|| assert!(greenlet::hub().is_none())).join().unwrap();
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn hub() -> Option<Greenlet> {
+    switch::hub()
+}

@@ -1,0 +1,687 @@
+//! The switching core: every `unsafe` line about stacks and control transfer lives here.
+//!
+//! # Design
+//!
+//! corosensei gives *asymmetric* coroutines: `resume` enters a coroutine, `suspend` leaves it
+//! and returns to whoever resumed it. greenlet needs *symmetric* `switch(target)`. We get one
+//! from the other with a **trampoline** that runs on the thread's native stack (the main
+//! greenlet's) and is the only caller of `resume`:
+//!
+//! ```text
+//!   main stack (native)                 greenlet A's stack        greenlet B's stack
+//!   -------------------                 ------------------        ------------------
+//!   main: B.switch(v)
+//!     trampoline(B, v) --resume(v)----------------------------->  B runs ...
+//!                                                                 A.switch(w)
+//!     trampoline  <-----------------------------suspend(Switch(A, w))
+//!        target = A   --resume(w)------> A runs ...
+//!                                        main.switch(x)
+//!     trampoline  <---suspend(Switch(main, x))
+//!     returns x to main's B.switch(v)
+//! ```
+//!
+//! * A switch from a greenlet to another costs one `suspend` plus one `resume`; a switch between
+//!   main and a greenlet costs one of them.
+//! * No greenlet ever resumes another directly, so stacks never nest: the trampoline is the
+//!   only frame that links them, and it lives inside whichever `switch` call of the main
+//!   greenlet is waiting.
+//! * The **hub** hook: a scheduler installed with [`install_scheduler`] gets a pseudo-greenlet
+//!   (kind `Hub`, no stack of its own). Switching to it makes the trampoline call
+//!   [`Scheduler::schedule`] right there on the main stack, which answers which greenlet runs
+//!   next. The hub therefore adds no second switching layer: a greenlet that waits costs one
+//!   `suspend`, the hub's decision, and one `resume`.
+//! * While trampoline code runs (between resumes), `CURRENT` is the main greenlet (or the hub
+//!   while the scheduler runs), so any `Drop` that runs there sees a sane current greenlet.
+//! * A greenlet whose last handle is dropped while it is suspended becomes an *orphan*: it is
+//!   resumed with [`GreenletExit`] thrown in, on the spot if the dropper is the main greenlet
+//!   (or trampoline code), through a `Request::Orphans` round trip if the dropper is another
+//!   greenlet, and at the next turn of the trampoline if the dropper is the hub.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::mem;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use crate::greenlet::{Greenlet, RunFn};
+use crate::stack::{self, StackError};
+use crate::value::{GreenletExit, Value};
+
+/// A panic payload, as `std::panic` passes them.
+pub type Panic = Box<dyn Any + Send + 'static>;
+
+/// What arrives at a greenlet when it is switched into.
+pub enum Message {
+    /// A plain value: `switch` returns it.
+    Value(Value),
+    /// A panic to raise at the switch point (`throw`, or a child's panic).
+    Throw(Panic),
+    /// The greenlet we tried to switch to could not get a stack; it stays unstarted.
+    Failed(Greenlet, StackError),
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Message::Throw(_) => f.write_str("Throw(..)"),
+            Message::Failed(g, e) => f.debug_tuple("Failed").field(g).field(e).finish(),
+        }
+    }
+}
+
+/// What a suspending greenlet asks of the trampoline.
+pub(crate) enum Request {
+    /// Resume `target` with the message.
+    Switch(Greenlet, Message),
+    /// Kill the pending orphans, then resume me.
+    Orphans,
+}
+
+/// How a greenlet's `run` ended: its value, or the panic that escaped it.
+type Finish = Result<Value, Panic>;
+/// A greenlet's coroutine.
+type Coro = Coroutine<Message, Request, Finish, DefaultStack>;
+/// The handle a running greenlet suspends through.
+type YielderT = Yielder<Message, Request>;
+
+/// A greenlet's life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Created, not yet run: no stack.
+    New,
+    /// Started and not finished: it has a stack and is running or suspended.
+    Active,
+    /// Finished (returned, panicked, or killed): its stack went back to the pool.
+    Dead,
+}
+
+/// The three kinds of greenlet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The thread's native stack.
+    Main,
+    /// The scheduler's pseudo-greenlet: switching to it runs [`Scheduler::schedule`].
+    Hub,
+    /// A greenlet with its own stack.
+    Normal,
+}
+
+/// The shared state behind a [`Greenlet`] handle.
+///
+/// # Invariant
+///
+/// `coro` is `Some` exactly while `state == Active` for a `Normal` greenlet, and only the
+/// trampoline touches it; `yielder` is valid while `coro` is `Some` and the coroutine has
+/// started.
+pub(crate) struct Inner<R: ?Sized = dyn RunFn> {
+    /// Per-thread number, for messages and `Debug`; main is 0.
+    pub(crate) id: u64,
+    /// Main, hub or normal.
+    pub(crate) kind: Kind,
+    /// New, active or dead.
+    pub(crate) state: Cell<State>,
+    /// How many counted handles exist (see `Greenlet`'s docs on dropping).
+    pub(crate) handles: Cell<usize>,
+    /// Where `run`'s result goes; `None` only for the main greenlet.
+    pub(crate) parent: RefCell<Option<Greenlet>>,
+    /// Requested stack size in bytes.
+    pub(crate) stack_size: usize,
+    /// Optional name, for messages (read by the overflow handler, so never mutated).
+    pub(crate) name: Option<Box<str>>,
+    /// The coroutine, present while active.
+    coro: UnsafeCell<Option<Coro>>,
+    /// The yielder of the running coroutine, set on its first resume.
+    yielder: Cell<*const YielderT>,
+    /// Lowest usable address of the stack while active (the guard page lies below), else 0.
+    stack_limit: Cell<usize>,
+    /// The function to run, taken on first start.
+    pub(crate) run: R,
+}
+
+/// The placeholder `run` of the main and hub greenlets.
+type NoRun = Cell<Option<fn(Value) -> Value>>;
+
+impl<R> Inner<R> {
+    /// A new inner record; `Normal` greenlets start `New`, the others `Active`.
+    pub(crate) fn new(
+        id: u64,
+        kind: Kind,
+        parent: Option<Greenlet>,
+        stack_size: usize,
+        name: Option<Box<str>>,
+        run: R,
+    ) -> Inner<R> {
+        Inner {
+            id,
+            kind,
+            state: Cell::new(if kind == Kind::Normal {
+                State::New
+            } else {
+                State::Active
+            }),
+            handles: Cell::new(0),
+            parent: RefCell::new(parent),
+            stack_size,
+            name,
+            coro: UnsafeCell::new(None),
+            yielder: Cell::new(std::ptr::null()),
+            stack_limit: Cell::new(0),
+            run,
+        }
+    }
+}
+
+impl<R: ?Sized> Drop for Inner<R> {
+    fn drop(&mut self) {
+        // A suspended coroutine reaching here was not killed (its thread is being torn down,
+        // or the dropper was itself unwinding): unwinding it now would run its code in an
+        // unknown context, so its stack is leaked instead.
+        if let Some(c) = self.coro.get_mut().take() {
+            mem::forget(c);
+        }
+    }
+}
+
+/// The scheduler hook: what the hub implements.
+///
+/// Installed per thread with [`install_scheduler`], which returns the hub's pseudo-greenlet.
+/// Whenever control is switched to that greenlet (a greenlet waits with `hub.switch(())`, or a
+/// greenlet whose parent is the hub finishes), the trampoline calls `schedule` on the thread's
+/// main stack, with [`getcurrent`](crate::getcurrent) returning the hub. `schedule` runs the
+/// event loop until something is ready and answers which greenlet to resume and with what;
+/// answering the main greenlet returns control to main's pending switch.
+///
+/// `schedule` must not call [`Greenlet::switch`] (it panics there: the hub is not a greenlet
+/// with a stack); it answers instead.
+///
+/// # Examples
+///
+/// A scheduler that runs a FIFO of ready greenlets and goes back to main when it is empty:
+///
+/// ```
+/// use std::{cell::RefCell, collections::VecDeque, rc::Rc};
+/// use greenlet::{Greenlet, Message, Scheduler, Value};
+///
+/// struct Fifo(RefCell<VecDeque<Greenlet>>);
+/// impl Scheduler for Fifo {
+///     fn schedule(&self, msg: Message) -> (Greenlet, Message) {
+///         if let Message::Throw(p) = msg { std::panic::resume_unwind(p) }
+///         match self.0.borrow_mut().pop_front() {
+///             Some(g) => (g, Message::Value(Value::empty())),
+///             None => (greenlet::main(), Message::Value(Value::empty())),
+///         }
+///     }
+/// }
+///
+/// std::thread::spawn(|| {
+///     let fifo = Rc::new(Fifo(RefCell::new(VecDeque::new())));
+///     let hub = greenlet::install_scheduler(fifo.clone());
+///     let log = Rc::new(RefCell::new(Vec::new()));
+///     for name in ["a", "b"] {
+///         let (log, fifo2, hub2) = (log.clone(), fifo.clone(), hub.clone());
+///         let g = Greenlet::builder().parent(&hub).build(move |_| {
+///             log.borrow_mut().push(format!("{name}1"));
+///             fifo2.0.borrow_mut().push_back(greenlet::getcurrent().to_greenlet()); // yield
+///             hub2.switch(());
+///             log.borrow_mut().push(format!("{name}2"));
+///         });
+///         fifo.0.borrow_mut().push_back(g);
+///     }
+///     hub.switch(());
+///     assert_eq!(*log.borrow(), ["a1", "b1", "a2", "b2"]);
+/// }).join().unwrap();
+/// ```
+pub trait Scheduler {
+    /// Decides what runs next, given what was switched to the hub: a value, the panic of a
+    /// child whose parent is the hub, or a start failure.
+    fn schedule(&self, msg: Message) -> (Greenlet, Message);
+}
+
+thread_local! {
+    /// The running greenlet (while trampoline code runs: main, or the hub in `schedule`).
+    /// `None` until the thread first touches greenlets.
+    static CURRENT: Cell<Option<NonNull<Inner>>> = const { Cell::new(None) };
+    /// The hub's scheduler, once installed.
+    static SCHED: Cell<Option<NonNull<dyn Scheduler>>> = const { Cell::new(None) };
+    /// Whether `ThreadCtx::orphans` may be non-empty.
+    static ORPHANS_PENDING: Cell<bool> = const { Cell::new(false) };
+    /// Set once this thread's context has been destroyed (thread exit).
+    static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
+    /// The per-thread context.
+    static THREAD: ThreadCtx = ThreadCtx::new();
+}
+
+/// Per-thread state that needs a destructor.
+struct ThreadCtx {
+    /// The thread's main greenlet.
+    main: Greenlet,
+    /// The hub and its scheduler, once installed (the scheduler is kept alive here).
+    hub: RefCell<Option<(Greenlet, Rc<dyn Scheduler>)>>,
+    /// Suspended greenlets whose last handle was dropped, waiting to be killed.
+    orphans: RefCell<Vec<Greenlet>>,
+    /// The next greenlet id.
+    next_id: Cell<u64>,
+}
+
+impl ThreadCtx {
+    fn new() -> ThreadCtx {
+        let main = Greenlet::from_inner(Rc::new(Inner::new(
+            0,
+            Kind::Main,
+            None,
+            0,
+            Some("main".into()),
+            NoRun::new(None),
+        )));
+        CURRENT.with(|c| c.set(Some(NonNull::from(&*main.inner))));
+        ThreadCtx {
+            main,
+            hub: RefCell::new(None),
+            orphans: RefCell::new(Vec::new()),
+            next_id: Cell::new(1),
+        }
+    }
+}
+
+impl Drop for ThreadCtx {
+    fn drop(&mut self) {
+        TORN_DOWN.with(|t| t.set(true));
+        CURRENT.with(|c| c.set(None));
+        SCHED.with(|s| s.set(None));
+    }
+}
+
+/// The running greenlet's record, creating the thread's main greenlet on first use.
+#[inline]
+fn current_ptr() -> NonNull<Inner> {
+    match CURRENT.with(Cell::get) {
+        Some(p) => p,
+        None => init_thread(),
+    }
+}
+
+#[cold]
+fn init_thread() -> NonNull<Inner> {
+    assert!(
+        !TORN_DOWN.with(Cell::get),
+        "greenlets used while this thread is being torn down"
+    );
+    THREAD.with(|t| NonNull::from(&*t.main.inner))
+}
+
+/// The running greenlet's record, as an `Rc`.
+fn current_rc() -> Rc<Inner> {
+    let p = current_ptr();
+    // SAFETY: `CURRENT` always points at a live `Inner`: the main greenlet (owned by `THREAD`),
+    // the hub (owned by `THREAD.hub`), or the greenlet the trampoline is resuming, of which the
+    // trampoline holds a handle for the whole resume. The pointer came from `Rc::as_ptr` of an
+    // `Rc<Inner>`, so incrementing its count and rebuilding an `Rc` is sound.
+    unsafe {
+        Rc::increment_strong_count(p.as_ptr());
+        Rc::from_raw(p.as_ptr())
+    }
+}
+
+/// A handle to the running greenlet that does not keep it alive (what `getcurrent` returns).
+pub(crate) fn current() -> crate::Current {
+    crate::Current(Greenlet::uncounted(current_rc()))
+}
+
+/// A counted handle to the running greenlet.
+pub(crate) fn current_counted() -> Greenlet {
+    Greenlet::from_inner(current_rc())
+}
+
+/// Whether `g` is the running greenlet.
+#[inline]
+pub(crate) fn is_current(g: &Inner) -> bool {
+    std::ptr::addr_eq(current_ptr().as_ptr(), g as *const Inner)
+}
+
+/// The thread's main greenlet.
+pub(crate) fn main_greenlet() -> Greenlet {
+    current_ptr();
+    THREAD.with(|t| t.main.clone())
+}
+
+/// A fresh id for a greenlet of this thread.
+pub(crate) fn next_id() -> u64 {
+    current_ptr();
+    THREAD.with(|t| {
+        let id = t.next_id.get();
+        t.next_id.set(id + 1);
+        id
+    })
+}
+
+/// Installs `sched` as this thread's scheduler and returns the hub greenlet.
+pub(crate) fn install_scheduler(sched: Rc<dyn Scheduler>) -> Greenlet {
+    let main = main_greenlet();
+    THREAD.with(|t| {
+        let mut hub = t.hub.borrow_mut();
+        assert!(
+            hub.is_none(),
+            "a scheduler is already installed on this thread (one hub per thread)"
+        );
+        let g = Greenlet::from_inner(Rc::new(Inner::new(
+            next_id(),
+            Kind::Hub,
+            Some(main),
+            0,
+            Some("hub".into()),
+            NoRun::new(None),
+        )));
+        SCHED.with(|s| s.set(Some(NonNull::from(&*sched))));
+        *hub = Some((g.clone(), sched));
+        g
+    })
+}
+
+/// The hub greenlet of this thread, if a scheduler is installed.
+pub(crate) fn hub() -> Option<Greenlet> {
+    current_ptr();
+    THREAD.with(|t| t.hub.borrow().as_ref().map(|(g, _)| g.clone()))
+}
+
+/// Switches from the running greenlet to `target` with `msg`; returns what comes back.
+pub(crate) fn switch_to(target: &Greenlet, msg: Message) -> Message {
+    let cur = current_ptr();
+    if std::ptr::addr_eq(cur.as_ptr(), Rc::as_ptr(&target.inner)) {
+        return msg;
+    }
+    // SAFETY: see `current`: the running greenlet's record outlives this call.
+    let cur = unsafe { cur.as_ref() };
+    match cur.kind {
+        Kind::Normal => {
+            let y = cur.yielder.get();
+            // SAFETY: a running normal greenlet has started, so its yielder was set on its
+            // first resume and lives on its own stack until it finishes; we are on that stack.
+            unsafe { &*y }.suspend(Request::Switch(target.clone(), msg))
+        }
+        Kind::Main => trampoline(target.clone(), msg),
+        Kind::Hub => panic!(
+            "switch called from inside the hub (a scheduler callback): the hub cannot wait or \
+             switch; schedule the greenlet instead"
+        ),
+    }
+}
+
+/// Makes `g` (whose last handle is being dropped while it is suspended) an orphan and kills it
+/// as soon as the running context allows (see the module docs).
+pub(crate) fn orphan(g: Greenlet) {
+    if TORN_DOWN.with(Cell::get) || CURRENT.with(Cell::get).is_none() {
+        // Nothing can run any more on this thread: leak it.
+        mem::forget(g);
+        return;
+    }
+    THREAD.with(|t| t.orphans.borrow_mut().push(g));
+    ORPHANS_PENDING.with(|p| p.set(true));
+    // SAFETY: see `current`.
+    let cur = unsafe { current_ptr().as_ref() };
+    match cur.kind {
+        Kind::Main => kill_orphans(),
+        Kind::Normal => {
+            // SAFETY: as in `switch_to`, the running greenlet's yielder is valid.
+            let back = unsafe { &*cur.yielder.get() }.suspend(Request::Orphans);
+            debug_assert!(matches!(back, Message::Value(_)));
+        }
+        Kind::Hub => {}
+    }
+}
+
+/// Restores `CURRENT` to the main greenlet if the trampoline unwinds (a panicking scheduler).
+struct ResetCurrent(NonNull<Inner>);
+
+impl Drop for ResetCurrent {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(Some(self.0)));
+    }
+}
+
+/// The trampoline: runs on the main stack until control comes back to main; returns the
+/// message main receives.
+fn trampoline(mut target: Greenlet, mut msg: Message) -> Message {
+    let main = current_ptr();
+    let _reset = ResetCurrent(main);
+    // Who asked for the current hop: gets a `Failed` if `target` cannot get a stack.
+    let mut from: Option<Greenlet> = None;
+    loop {
+        if ORPHANS_PENDING.with(Cell::get) {
+            kill_orphans();
+        }
+        let inner: &Inner = &target.inner;
+        match inner.kind {
+            Kind::Main => return msg,
+            Kind::Hub => {
+                let Some(sched) = SCHED.with(Cell::get) else {
+                    unreachable!("a hub greenlet exists only with its scheduler")
+                };
+                CURRENT.with(|c| c.set(Some(NonNull::from(inner))));
+                // SAFETY: the scheduler is owned by `THREAD.hub` for the rest of the thread's
+                // life; `SCHED` is cleared when that is dropped.
+                let (next, m) = unsafe { sched.as_ref() }.schedule(msg);
+                CURRENT.with(|c| c.set(Some(main)));
+                from = Some(mem::replace(&mut target, next));
+                msg = m;
+                continue;
+            }
+            Kind::Normal => {}
+        }
+        match inner.state.get() {
+            State::Dead => {
+                target = first_live_parent(inner);
+                continue;
+            }
+            State::New => {
+                let m = match msg {
+                    Message::Value(v) => match start(inner) {
+                        Ok(()) => Message::Value(v),
+                        Err(e) => {
+                            let back = from.take().unwrap_or_else(main_greenlet);
+                            let failed = mem::replace(&mut target, back);
+                            msg = Message::Failed(failed, e);
+                            continue;
+                        }
+                    },
+                    // Throwing into a greenlet that never ran kills it without running it.
+                    Message::Throw(p) => {
+                        (target, msg) = kill_unstarted(inner, p);
+                        continue;
+                    }
+                    Message::Failed(_, e) => {
+                        (target, msg) = kill_unstarted(inner, Box::new(e));
+                        continue;
+                    }
+                };
+                msg = m;
+            }
+            State::Active => {}
+        }
+        CURRENT.with(|c| c.set(Some(NonNull::from(inner))));
+        // SAFETY: `inner` is active, so `coro` is `Some`; only the trampoline touches it and
+        // this trampoline is the innermost frame on the main stack, so no other reference to
+        // it exists. `target` keeps `inner` alive across the resume.
+        let r = unsafe { (*inner.coro.get()).as_mut().unwrap_unchecked() }.resume(msg);
+        CURRENT.with(|c| c.set(Some(main)));
+        match r {
+            CoroutineResult::Yield(Request::Switch(next, m)) => {
+                from = Some(mem::replace(&mut target, next));
+                msg = m;
+            }
+            CoroutineResult::Yield(Request::Orphans) => {
+                kill_orphans();
+                msg = Message::Value(Value::empty());
+            }
+            CoroutineResult::Return(fin) => {
+                finish(inner);
+                msg = finish_message(fin);
+                let p = first_live_parent(inner);
+                from = Some(mem::replace(&mut target, p));
+            }
+        }
+    }
+}
+
+/// Marks a never-started greenlet dead and sends what killed it to its parent.
+fn kill_unstarted(inner: &Inner, p: Panic) -> (Greenlet, Message) {
+    inner.state.set(State::Dead);
+    inner.run.clear();
+    (first_live_parent(inner), finish_message(Err(p)))
+}
+
+/// What a greenlet's parent receives when it finishes.
+fn finish_message(fin: Finish) -> Message {
+    match fin {
+        Ok(v) => Message::Value(v),
+        Err(p) if p.is::<GreenletExit>() => Message::Value(Value::new(GreenletExit)),
+        Err(p) => Message::Throw(p),
+    }
+}
+
+/// The first ancestor of `inner` that is not dead (main is never dead).
+fn first_live_parent(inner: &Inner) -> Greenlet {
+    let mut p = inner.parent.borrow().clone().unwrap_or_else(main_greenlet);
+    while p.inner.state.get() == State::Dead {
+        let next = p.inner.parent.borrow().clone().unwrap_or_else(main_greenlet);
+        p = next;
+    }
+    p
+}
+
+/// Gives `inner` a stack and its coroutine.
+fn start(inner: &Inner) -> Result<(), StackError> {
+    let stack = stack::acquire(inner.stack_size)?;
+    inner.stack_limit.set(stack::limit(&stack));
+    let rec: *const Inner = inner;
+    let coro = Coro::with_stack(stack, move |y: &YielderT, first: Message| -> Finish {
+        // SAFETY: the coroutine is owned by the record it points to, and the trampoline holds a
+        // handle to that record whenever it resumes the coroutine, so `rec` is live here.
+        let inner = unsafe { &*rec };
+        inner.yielder.set(y);
+        // Every payload is caught here, so no unwind ever crosses into corosensei. (corosensei
+        // force-unwinds only coroutines dropped while suspended, and `Inner::drop` leaks those
+        // instead of dropping them.)
+        panic::catch_unwind(AssertUnwindSafe(|| match first {
+            Message::Value(v) => inner.run.call(v),
+            _ => unreachable!("the trampoline starts greenlets with values only"),
+        }))
+    });
+    // SAFETY: only the trampoline touches `coro`, and `inner` is not running.
+    unsafe { *inner.coro.get() = Some(coro) };
+    inner.state.set(State::Active);
+    Ok(())
+}
+
+/// Marks `inner` dead and returns its stack to the pool.
+fn finish(inner: &Inner) {
+    inner.state.set(State::Dead);
+    inner.stack_limit.set(0);
+    // SAFETY: the coroutine has returned; only the trampoline touches `coro`.
+    if let Some(c) = unsafe { (*inner.coro.get()).take() } {
+        stack::release(inner.stack_size, c.into_stack());
+    }
+}
+
+/// Kills every pending orphan, on the main stack.
+fn kill_orphans() {
+    ORPHANS_PENDING.with(|p| p.set(false));
+    while let Some(o) = THREAD.with(|t| t.orphans.borrow_mut().pop()) {
+        kill_one(o);
+    }
+}
+
+/// Throws `GreenletExit` into one orphan and runs it until it finishes.
+fn kill_one(o: Greenlet) {
+    let main = current_ptr();
+    let inner: &Inner = &o.inner;
+    if inner.state.get() != State::Active {
+        return;
+    }
+    let mut msg = Message::Throw(Box::new(GreenletExit));
+    loop {
+        CURRENT.with(|c| c.set(Some(NonNull::from(inner))));
+        // SAFETY: as in `trampoline`: the orphan is active and suspended, `o` keeps it alive,
+        // and we are on the main stack outside any other resume of it.
+        let r = unsafe { (*inner.coro.get()).as_mut().unwrap_unchecked() }.resume(msg);
+        CURRENT.with(|c| c.set(Some(main)));
+        match r {
+            CoroutineResult::Return(fin) => {
+                finish(inner);
+                if let Err(p) = fin {
+                    if !p.is::<GreenletExit>() {
+                        eprintln!(
+                            "greenlet {} panicked while being killed because its last handle \
+                             was dropped: {}",
+                            o.describe(),
+                            panic_message(&*p)
+                        );
+                    }
+                }
+                return;
+            }
+            CoroutineResult::Yield(Request::Orphans) => {
+                kill_orphans();
+                msg = Message::Value(Value::empty());
+            }
+            CoroutineResult::Yield(Request::Switch(..)) => {
+                eprintln!(
+                    "greenlet {} switched away while being killed because its last handle was \
+                     dropped; it is leaked",
+                    o.describe()
+                );
+                mem::forget(o);
+                return;
+            }
+        }
+    }
+}
+
+/// The text of a panic payload, when it is a string.
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "<non-string payload>"
+    }
+}
+
+/// What the overflow handler needs to know about the running greenlet's stack.
+pub(crate) struct StackInfo {
+    /// Lowest usable address; the guard page is just below. 0 when it has no stack.
+    pub(crate) limit: usize,
+    /// The stack size asked for.
+    pub(crate) size: usize,
+    /// The greenlet's id.
+    pub(crate) id: u64,
+    /// The greenlet's name.
+    pub(crate) name: Option<&'static str>,
+}
+
+/// The running greenlet's stack, for the signal handler. Reads only a const thread-local and
+/// immutable or `Cell` fields, so it is async-signal-safe.
+pub(crate) fn current_stack() -> Option<StackInfo> {
+    let p = CURRENT.try_with(Cell::get).ok()??;
+    // SAFETY: `CURRENT` points at a live record (see `current`); the handler runs on the
+    // thread that owns it, interrupting it, and aborts before the record could be freed.
+    let inner = unsafe { p.as_ref() };
+    if inner.kind != Kind::Normal {
+        return None;
+    }
+    Some(StackInfo {
+        limit: inner.stack_limit.get(),
+        size: inner.stack_size,
+        id: inner.id,
+        // SAFETY: the name is never mutated and outlives the abort that follows its use.
+        name: inner
+            .name
+            .as_deref()
+            .map(|s| unsafe { &*(s as *const str) }),
+    })
+}
