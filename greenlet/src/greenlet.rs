@@ -1,7 +1,6 @@
 //! The [`Greenlet`] handle and its [`Builder`].
 
 use std::any::Any;
-use std::cell::Cell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -10,29 +9,6 @@ use std::rc::Rc;
 use crate::stack::StackError;
 use crate::switch::{self, Inner, Kind, Message, State};
 use crate::value::Value;
-
-/// The type-erased `run` of a greenlet, stored in its record until it first runs.
-pub(crate) trait RunFn {
-    /// Takes the function out and runs it with the first switched-in value.
-    fn call(&self, v: Value) -> Value;
-    /// Drops the function without running it.
-    fn clear(&self);
-}
-
-impl<F, R> RunFn for Cell<Option<F>>
-where
-    F: FnOnce(Value) -> R,
-    R: 'static,
-{
-    fn call(&self, v: Value) -> Value {
-        let f = self.take().expect("a greenlet's run is taken once");
-        Value::new(f(v))
-    }
-
-    fn clear(&self) {
-        drop(self.take());
-    }
-}
 
 /// A raw greenlet: a function running on its own stack, switched to explicitly.
 ///
@@ -212,6 +188,18 @@ impl Greenlet {
         }
     }
 
+    /// Gives up this handle for the bare record, for the trampoline, whose references do not
+    /// count as handles. It is about to resume the greenlet, and collects it after its next
+    /// suspension if no counted handle is left then.
+    pub(crate) fn into_rc(self) -> Rc<Inner> {
+        if self.counted {
+            self.inner.handles.set(self.inner.handles.get() - 1);
+        }
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so reading the `Rc` out moves it.
+        unsafe { std::ptr::read(&this.inner) }
+    }
+
     /// Like [`switch`](Greenlet::switch), but a target that cannot get a stack is an error
     /// instead of a panic.
     ///
@@ -233,7 +221,7 @@ impl Greenlet {
     pub fn try_switch<V: 'static>(&self, value: V) -> Result<Value, StackError> {
         match switch::switch_to(self, Message::Value(Value::new(value))) {
             Message::Value(v) => Ok(v),
-            Message::Failed(_, e) => Err(e),
+            Message::Failed(b) => Err(b.1),
             m => Ok(receive_slow(m)),
         }
     }
@@ -504,13 +492,6 @@ impl Greenlet {
         self.inner.stack_size
     }
 
-    /// `'name'` or `#id`, for messages.
-    pub(crate) fn describe(&self) -> String {
-        match self.name() {
-            Some(n) => format!("'{n}'"),
-            None => format!("#{}", self.id()),
-        }
-    }
 }
 
 /// Turns a message that is not a plain value into the caller's outcome.
@@ -520,7 +501,7 @@ fn receive_slow(m: Message) -> Value {
     match m {
         Message::Value(v) => v,
         Message::Throw(p) => std::panic::resume_unwind(p),
-        Message::Failed(_, e) => panic!("{e}"),
+        Message::Failed(b) => panic!("{}", b.1),
     }
 }
 
@@ -539,13 +520,22 @@ impl Drop for Greenlet {
         }
         let n = self.inner.handles.get() - 1;
         self.inner.handles.set(n);
-        if n == 0
-            && self.inner.kind == Kind::Normal
-            && self.inner.state.get() == State::Active
-            && !std::thread::panicking()
-        {
-            switch::orphan(Greenlet::uncounted(self.inner.clone()));
+        if n == 0 && !switch::is_current(&self.inner) {
+            collect(&self.inner);
         }
+    }
+}
+
+/// The last counted handle of a greenlet that is not running is gone: if it is suspended,
+/// kill it (unless the thread is unwinding, see the type's docs). A running greenlet is checked
+/// by the trampoline when it next suspends.
+#[cold]
+fn collect(inner: &Rc<Inner>) {
+    if inner.kind == Kind::Normal
+        && inner.state.get() == State::Active
+        && !std::thread::panicking()
+    {
+        switch::orphan(inner.clone());
     }
 }
 
@@ -769,13 +759,13 @@ impl Builder {
             "greenlet stack size {size} is below 16 KiB"
         );
         let parent = self.parent.unwrap_or_else(switch::current_counted);
-        let inner: Rc<Inner> = Rc::new(Inner::new(
+        let inner = Rc::new(Inner::new(
             switch::next_id(),
             Kind::Normal,
             Some(parent),
             size,
             self.name.map(String::into_boxed_str),
-            Cell::new(Some(run)),
+            crate::run::RunSlot::new(run),
         ));
         Greenlet::from_inner(inner)
     }

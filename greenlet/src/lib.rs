@@ -60,6 +60,7 @@ compile_error!(
 
 mod greenlet;
 mod overflow;
+mod run;
 mod stack;
 mod switch;
 mod value;

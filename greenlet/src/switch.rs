@@ -44,10 +44,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use crate::greenlet::{Greenlet, RunFn};
+use crate::greenlet::Greenlet;
+use crate::run::RunSlot;
 use crate::stack::{self, StackError};
 use crate::value::{GreenletExit, Value};
 
@@ -60,34 +60,63 @@ pub enum Message {
     Value(Value),
     /// A panic to raise at the switch point (`throw`, or a child's panic).
     Throw(Panic),
-    /// The greenlet we tried to switch to could not get a stack; it stays unstarted.
-    Failed(Greenlet, StackError),
+    /// The greenlet we tried to switch to (first) could not get a stack (second); it stays
+    /// unstarted. Boxed to keep messages small: they are copied on every switch.
+    Failed(Box<(Greenlet, StackError)>),
 }
+
+/// How a greenlet's `run` ended: its value, or the panic that escaped it.
+type Finish = Result<Value, Panic>;
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Message::Value(v) => f.debug_tuple("Value").field(v).finish(),
             Message::Throw(_) => f.write_str("Throw(..)"),
-            Message::Failed(g, e) => f.debug_tuple("Failed").field(g).field(e).finish(),
+            Message::Failed(b) => f.debug_tuple("Failed").field(&b.0).field(&b.1).finish(),
         }
     }
 }
 
-/// What a suspending greenlet asks of the trampoline.
-pub(crate) enum Request {
-    /// Resume `target` with the message.
-    Switch(Greenlet, Message),
-    /// Kill the pending orphans, then resume me.
-    Orphans,
+/// A greenlet's coroutine. Nothing passes through corosensei's own channels: messages go
+/// through the thread's [`Mailbox`], which keeps every switch a bare context switch.
+type Coro = Coroutine<(), (), (), stack::GStack>;
+/// The handle a running greenlet suspends through.
+type YielderT = Yielder<(), ()>;
+
+/// What is in transit during a switch. Only one greenlet runs at a time on a thread, so one
+/// slot per thread is enough.
+///
+/// # Invariant
+///
+/// `target` is set only between a greenlet's `suspend` and the trampoline's reading of it;
+/// `msg` holds the message for whoever runs next (or, while trampoline code runs, for the
+/// greenlet it is about to resume).
+struct Mailbox {
+    /// The switch target left by a suspending greenlet: an `Rc::into_raw` pointer (the
+    /// trampoline takes ownership), or `None` for a request to kill orphans and come back.
+    target: Cell<Option<NonNull<Inner>>>,
+    /// The message in transit.
+    msg: Cell<Option<Message>>,
 }
 
-/// How a greenlet's `run` ended: its value, or the panic that escaped it.
-type Finish = Result<Value, Panic>;
-/// A greenlet's coroutine.
-type Coro = Coroutine<Message, Request, Finish, DefaultStack>;
-/// The handle a running greenlet suspends through.
-type YielderT = Yielder<Message, Request>;
+/// Leaves `m` for whoever runs next.
+#[inline(always)]
+fn put_msg(m: Message) {
+    let old = MAILBOX.with(|b| b.msg.replace(Some(m)));
+    debug_assert!(old.is_none(), "a message was left unread");
+    // The slot is empty by the protocol: skip the drop glue.
+    mem::forget(old);
+}
+
+/// Takes the message left for the running code.
+#[inline(always)]
+fn take_msg() -> Message {
+    match MAILBOX.with(|b| b.msg.take()) {
+        Some(m) => m,
+        None => unreachable!("a switch always leaves a message"),
+    }
+}
 
 /// A greenlet's life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +147,7 @@ pub(crate) enum Kind {
 /// `coro` is `Some` exactly while `state == Active` for a `Normal` greenlet, and only the
 /// trampoline touches it; `yielder` is valid while `coro` is `Some` and the coroutine has
 /// started.
-pub(crate) struct Inner<R: ?Sized = dyn RunFn> {
+pub(crate) struct Inner {
     /// Per-thread number, for messages and `Debug`; main is 0.
     pub(crate) id: u64,
     /// Main, hub or normal.
@@ -140,13 +169,10 @@ pub(crate) struct Inner<R: ?Sized = dyn RunFn> {
     /// Lowest usable address of the stack while active (the guard page lies below), else 0.
     stack_limit: Cell<usize>,
     /// The function to run, taken on first start.
-    pub(crate) run: R,
+    pub(crate) run: RunSlot,
 }
 
-/// The placeholder `run` of the main and hub greenlets.
-type NoRun = Cell<Option<fn(Value) -> Value>>;
-
-impl<R> Inner<R> {
+impl Inner {
     /// A new inner record; `Normal` greenlets start `New`, the others `Active`.
     pub(crate) fn new(
         id: u64,
@@ -154,8 +180,8 @@ impl<R> Inner<R> {
         parent: Option<Greenlet>,
         stack_size: usize,
         name: Option<Box<str>>,
-        run: R,
-    ) -> Inner<R> {
+        run: RunSlot,
+    ) -> Inner {
         Inner {
             id,
             kind,
@@ -176,7 +202,7 @@ impl<R> Inner<R> {
     }
 }
 
-impl<R: ?Sized> Drop for Inner<R> {
+impl Drop for Inner {
     fn drop(&mut self) {
         // A suspended coroutine reaching here was not killed (its thread is being torn down,
         // or the dropper was itself unwinding): unwinding it now would run its code in an
@@ -250,6 +276,10 @@ thread_local! {
     static SCHED: Cell<Option<NonNull<dyn Scheduler>>> = const { Cell::new(None) };
     /// Whether `ThreadCtx::orphans` may be non-empty.
     static ORPHANS_PENDING: Cell<bool> = const { Cell::new(false) };
+    /// The thread's mailbox (no destructor: a message left at thread exit is leaked).
+    static MAILBOX: std::mem::ManuallyDrop<Mailbox> = const {
+        std::mem::ManuallyDrop::new(Mailbox { target: Cell::new(None), msg: Cell::new(None) })
+    };
     /// Set once this thread's context has been destroyed (thread exit).
     static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
     /// The per-thread context.
@@ -263,7 +293,7 @@ struct ThreadCtx {
     /// The hub and its scheduler, once installed (the scheduler is kept alive here).
     hub: RefCell<Option<(Greenlet, Rc<dyn Scheduler>)>>,
     /// Suspended greenlets whose last handle was dropped, waiting to be killed.
-    orphans: RefCell<Vec<Greenlet>>,
+    orphans: RefCell<Vec<Rc<Inner>>>,
     /// The next greenlet id.
     next_id: Cell<u64>,
 }
@@ -276,7 +306,7 @@ impl ThreadCtx {
             None,
             0,
             Some("main".into()),
-            NoRun::new(None),
+            RunSlot::empty(),
         )));
         CURRENT.with(|c| c.set(Some(NonNull::from(&*main.inner))));
         ThreadCtx {
@@ -340,7 +370,10 @@ pub(crate) fn current_counted() -> Greenlet {
 /// Whether `g` is the running greenlet.
 #[inline]
 pub(crate) fn is_current(g: &Inner) -> bool {
-    std::ptr::addr_eq(current_ptr().as_ptr(), g as *const Inner)
+    match CURRENT.with(Cell::get) {
+        Some(p) => std::ptr::addr_eq(p.as_ptr(), g as *const Inner),
+        None => false,
+    }
 }
 
 /// The thread's main greenlet.
@@ -374,7 +407,7 @@ pub(crate) fn install_scheduler(sched: Rc<dyn Scheduler>) -> Greenlet {
             Some(main),
             0,
             Some("hub".into()),
-            NoRun::new(None),
+            RunSlot::empty(),
         )));
         SCHED.with(|s| s.set(Some(NonNull::from(&*sched))));
         *hub = Some((g.clone(), sched));
@@ -389,21 +422,25 @@ pub(crate) fn hub() -> Option<Greenlet> {
 }
 
 /// Switches from the running greenlet to `target` with `msg`; returns what comes back.
+#[inline]
 pub(crate) fn switch_to(target: &Greenlet, msg: Message) -> Message {
     let cur = current_ptr();
     if std::ptr::addr_eq(cur.as_ptr(), Rc::as_ptr(&target.inner)) {
         return msg;
     }
-    // SAFETY: see `current`: the running greenlet's record outlives this call.
+    // SAFETY: see `current_rc`: the running greenlet's record outlives this call.
     let cur = unsafe { cur.as_ref() };
     match cur.kind {
         Kind::Normal => {
-            let y = cur.yielder.get();
-            // SAFETY: a running normal greenlet has started, so its yielder was set on its
-            // first resume and lives on its own stack until it finishes; we are on that stack.
-            unsafe { &*y }.suspend(Request::Switch(target.clone(), msg))
+            let t = Rc::into_raw(target.inner.clone()).cast_mut();
+            // SAFETY: `Rc::into_raw` never returns null.
+            let t = unsafe { NonNull::new_unchecked(t) };
+            MAILBOX.with(|b| b.target.set(Some(t)));
+            put_msg(msg);
+            suspend(cur);
+            take_msg()
         }
-        Kind::Main => trampoline(target.clone(), msg),
+        Kind::Main => trampoline(target.inner.clone(), msg),
         Kind::Hub => panic!(
             "switch called from inside the hub (a scheduler callback): the hub cannot wait or \
              switch; schedule the greenlet instead"
@@ -411,9 +448,17 @@ pub(crate) fn switch_to(target: &Greenlet, msg: Message) -> Message {
     }
 }
 
-/// Makes `g` (whose last handle is being dropped while it is suspended) an orphan and kills it
-/// as soon as the running context allows (see the module docs).
-pub(crate) fn orphan(g: Greenlet) {
+/// Suspends the running normal greenlet `cur` to the trampoline.
+#[inline(always)]
+fn suspend(cur: &Inner) {
+    // SAFETY: a running normal greenlet has started, so its yielder was set on its first
+    // resume and lives on its own stack until it finishes; we are on that stack.
+    unsafe { &*cur.yielder.get() }.suspend(());
+}
+
+/// Makes `g` (suspended, with no counted handle left) an orphan and kills it as soon as the
+/// running context allows (see the module docs).
+pub(crate) fn orphan(g: Rc<Inner>) {
     if TORN_DOWN.with(Cell::get) || CURRENT.with(Cell::get).is_none() {
         // Nothing can run any more on this thread: leak it.
         mem::forget(g);
@@ -421,13 +466,14 @@ pub(crate) fn orphan(g: Greenlet) {
     }
     THREAD.with(|t| t.orphans.borrow_mut().push(g));
     ORPHANS_PENDING.with(|p| p.set(true));
-    // SAFETY: see `current`.
+    // SAFETY: see `current_rc`.
     let cur = unsafe { current_ptr().as_ref() };
     match cur.kind {
         Kind::Main => kill_orphans(),
         Kind::Normal => {
-            // SAFETY: as in `switch_to`, the running greenlet's yielder is valid.
-            let back = unsafe { &*cur.yielder.get() }.suspend(Request::Orphans);
+            MAILBOX.with(|b| b.target.set(None));
+            suspend(cur);
+            let back = take_msg();
             debug_assert!(matches!(back, Message::Value(_)));
         }
         Kind::Hub => {}
@@ -443,92 +489,157 @@ impl Drop for ResetCurrent {
     }
 }
 
+/// Sets the running greenlet.
+#[inline(always)]
+fn set_current(p: NonNull<Inner>) {
+    CURRENT.with(|c| c.set(Some(p)));
+}
+
+/// Resumes the active greenlet `g` until it suspends or returns; `true` if it returned.
+#[inline(always)]
+fn resume(g: &Inner, main: NonNull<Inner>) -> bool {
+    set_current(NonNull::from(g));
+    // SAFETY: `g` is active, so `coro` is `Some`; only trampoline code (on the main stack,
+    // outside any other resume) touches it, so this is the only reference. The caller holds an
+    // `Rc` to `g` across the resume.
+    let r = unsafe { (*g.coro.get()).as_mut().unwrap_unchecked() }.resume(());
+    set_current(main);
+    matches!(r, CoroutineResult::Return(()))
+}
+
+/// Takes the switch target a suspended greenlet left (`None`: it asks for orphans killed).
+#[inline(always)]
+fn take_target() -> Option<Rc<Inner>> {
+    let p = MAILBOX.with(|b| b.target.take())?;
+    // SAFETY: the pointer came from `Rc::into_raw` in `switch_to`, and is taken once.
+    Some(unsafe { Rc::from_raw(p.as_ptr()) })
+}
+
 /// The trampoline: runs on the main stack until control comes back to main; returns the
 /// message main receives.
-fn trampoline(mut target: Greenlet, mut msg: Message) -> Message {
+fn trampoline(first: Rc<Inner>, msg: Message) -> Message {
     let main = current_ptr();
     let _reset = ResetCurrent(main);
-    // Who asked for the current hop: gets a `Failed` if `target` cannot get a stack.
-    let mut from: Option<Greenlet> = None;
+    let mut target = if is_runnable(&first) {
+        put_msg(msg);
+        first
+    } else {
+        match route(first, msg, None, main) {
+            Ok(t) => t,
+            Err(m) => return m,
+        }
+    };
+    loop {
+        if resume(&target, main) {
+            // `run` ended; the greenlet left its outcome in the mailbox.
+            finish(&target);
+            let m = take_msg();
+            let p = first_live_parent(&target);
+            target = match route(p, m, Some(target), main) {
+                Ok(t) => t,
+                Err(m) => return m,
+            };
+            continue;
+        }
+        let Some(next) = take_target() else {
+            kill_orphans();
+            put_msg(Message::Value(Value::empty()));
+            continue;
+        };
+        if target.handles.get() == 0 && target.kind == Kind::Normal {
+            // Nothing can switch back to it any more: collect it.
+            orphan(target.clone());
+        }
+        if is_runnable(&next) {
+            // The hot path: the message stays in the mailbox for `next`.
+            target = next;
+            continue;
+        }
+        if next.kind == Kind::Main && !ORPHANS_PENDING.with(Cell::get) {
+            return take_msg();
+        }
+        let m = take_msg();
+        target = match route(next, m, Some(target), main) {
+            Ok(t) => t,
+            Err(m) => return m,
+        };
+    }
+}
+
+/// Whether `g` can be resumed as it is: an active normal greenlet, with no orphans to kill
+/// first.
+#[inline(always)]
+fn is_runnable(g: &Inner) -> bool {
+    g.kind == Kind::Normal && g.state.get() == State::Active && !ORPHANS_PENDING.with(Cell::get)
+}
+
+/// Resolves where a message goes: through dead greenlets to their parents, into the
+/// scheduler for the hub, starting new greenlets. Returns the active greenlet to resume (its
+/// message left in the mailbox), or `Err` with main's message when control returns to main.
+/// `from` is who asked, which gets a `Failed` if the target cannot get a stack.
+#[cold]
+#[inline(never)]
+fn route(
+    mut target: Rc<Inner>,
+    mut msg: Message,
+    mut from: Option<Rc<Inner>>,
+    main: NonNull<Inner>,
+) -> Result<Rc<Inner>, Message> {
     loop {
         if ORPHANS_PENDING.with(Cell::get) {
             kill_orphans();
         }
-        let inner: &Inner = &target.inner;
-        match inner.kind {
-            Kind::Main => return msg,
-            Kind::Hub => {
-                let Some(sched) = SCHED.with(Cell::get) else {
-                    unreachable!("a hub greenlet exists only with its scheduler")
-                };
-                CURRENT.with(|c| c.set(Some(NonNull::from(inner))));
-                // SAFETY: the scheduler is owned by `THREAD.hub` for the rest of the thread's
-                // life; `SCHED` is cleared when that is dropped.
-                let (next, m) = unsafe { sched.as_ref() }.schedule(msg);
-                CURRENT.with(|c| c.set(Some(main)));
-                from = Some(mem::replace(&mut target, next));
-                msg = m;
-                continue;
-            }
+        match target.kind {
             Kind::Normal => {}
-        }
-        match inner.state.get() {
-            State::Dead => {
-                target = first_live_parent(inner);
-                continue;
-            }
-            State::New => {
-                let m = match msg {
-                    Message::Value(v) => match start(inner) {
-                        Ok(()) => Message::Value(v),
-                        Err(e) => {
-                            let back = from.take().unwrap_or_else(main_greenlet);
-                            let failed = mem::replace(&mut target, back);
-                            msg = Message::Failed(failed, e);
-                            continue;
-                        }
-                    },
-                    // Throwing into a greenlet that never ran kills it without running it.
-                    Message::Throw(p) => {
-                        (target, msg) = kill_unstarted(inner, p);
-                        continue;
-                    }
-                    Message::Failed(_, e) => {
-                        (target, msg) = kill_unstarted(inner, Box::new(e));
-                        continue;
-                    }
-                };
-                msg = m;
-            }
-            State::Active => {}
-        }
-        CURRENT.with(|c| c.set(Some(NonNull::from(inner))));
-        // SAFETY: `inner` is active, so `coro` is `Some`; only the trampoline touches it and
-        // this trampoline is the innermost frame on the main stack, so no other reference to
-        // it exists. `target` keeps `inner` alive across the resume.
-        let r = unsafe { (*inner.coro.get()).as_mut().unwrap_unchecked() }.resume(msg);
-        CURRENT.with(|c| c.set(Some(main)));
-        match r {
-            CoroutineResult::Yield(Request::Switch(next, m)) => {
+            Kind::Main => return Err(msg),
+            Kind::Hub => {
+                let (next, m) = run_scheduler(&target, msg, main);
                 from = Some(mem::replace(&mut target, next));
                 msg = m;
+                continue;
             }
-            CoroutineResult::Yield(Request::Orphans) => {
-                kill_orphans();
-                msg = Message::Value(Value::empty());
+        }
+        match target.state.get() {
+            State::Active => {
+                put_msg(msg);
+                return Ok(target);
             }
-            CoroutineResult::Return(fin) => {
-                finish(inner);
-                msg = finish_message(fin);
-                let p = first_live_parent(inner);
-                from = Some(mem::replace(&mut target, p));
-            }
+            State::Dead => target = first_live_parent(&target),
+            State::New => match msg {
+                Message::Value(v) => match start(&target) {
+                    Ok(()) => {
+                        put_msg(Message::Value(v));
+                        return Ok(target);
+                    }
+                    Err(e) => {
+                        let back = from.take().unwrap_or_else(|| main_greenlet().inner.clone());
+                        let failed = mem::replace(&mut target, back);
+                        msg = Message::Failed(Box::new((Greenlet::from_inner(failed), e)));
+                    }
+                },
+                // Throwing into a greenlet that never ran kills it without running it.
+                Message::Throw(p) => (target, msg) = kill_unstarted(&target, p),
+                Message::Failed(b) => (target, msg) = kill_unstarted(&target, Box::new(b.1)),
+            },
         }
     }
 }
 
+/// Asks the scheduler what runs next, with `CURRENT` set to the hub meanwhile.
+fn run_scheduler(hub: &Rc<Inner>, msg: Message, main: NonNull<Inner>) -> (Rc<Inner>, Message) {
+    let Some(sched) = SCHED.with(Cell::get) else {
+        unreachable!("a hub greenlet exists only with its scheduler")
+    };
+    set_current(NonNull::from(&**hub));
+    // SAFETY: the scheduler is owned by `THREAD.hub` for the rest of the thread's life;
+    // `SCHED` is cleared when that is dropped.
+    let (next, m) = unsafe { sched.as_ref() }.schedule(msg);
+    set_current(main);
+    (next.into_rc(), m)
+}
+
 /// Marks a never-started greenlet dead and sends what killed it to its parent.
-fn kill_unstarted(inner: &Inner, p: Panic) -> (Greenlet, Message) {
+fn kill_unstarted(inner: &Inner, p: Panic) -> (Rc<Inner>, Message) {
     inner.state.set(State::Dead);
     inner.run.clear();
     (first_live_parent(inner), finish_message(Err(p)))
@@ -544,11 +655,14 @@ fn finish_message(fin: Finish) -> Message {
 }
 
 /// The first ancestor of `inner` that is not dead (main is never dead).
-fn first_live_parent(inner: &Inner) -> Greenlet {
-    let mut p = inner.parent.borrow().clone().unwrap_or_else(main_greenlet);
-    while p.inner.state.get() == State::Dead {
-        let next = p.inner.parent.borrow().clone().unwrap_or_else(main_greenlet);
-        p = next;
+fn first_live_parent(inner: &Inner) -> Rc<Inner> {
+    let parent_of = |i: &Inner| match &*i.parent.borrow() {
+        Some(p) => p.inner.clone(),
+        None => main_greenlet().inner.clone(),
+    };
+    let mut p = parent_of(inner);
+    while p.state.get() == State::Dead {
+        p = parent_of(&p);
     }
     p
 }
@@ -558,18 +672,19 @@ fn start(inner: &Inner) -> Result<(), StackError> {
     let stack = stack::acquire(inner.stack_size)?;
     inner.stack_limit.set(stack::limit(&stack));
     let rec: *const Inner = inner;
-    let coro = Coro::with_stack(stack, move |y: &YielderT, first: Message| -> Finish {
-        // SAFETY: the coroutine is owned by the record it points to, and the trampoline holds a
-        // handle to that record whenever it resumes the coroutine, so `rec` is live here.
+    let coro = Coro::with_stack(stack, move |y: &YielderT, ()| {
+        // SAFETY: the coroutine is owned by the record it points to, and the trampoline holds an
+        // `Rc` to that record whenever it resumes the coroutine, so `rec` is live here.
         let inner = unsafe { &*rec };
         inner.yielder.set(y);
         // Every payload is caught here, so no unwind ever crosses into corosensei. (corosensei
         // force-unwinds only coroutines dropped while suspended, and `Inner::drop` leaks those
         // instead of dropping them.)
-        panic::catch_unwind(AssertUnwindSafe(|| match first {
+        let fin = panic::catch_unwind(AssertUnwindSafe(|| match take_msg() {
             Message::Value(v) => inner.run.call(v),
             _ => unreachable!("the trampoline starts greenlets with values only"),
-        }))
+        }));
+        put_msg(finish_message(fin));
     });
     // SAFETY: only the trampoline touches `coro`, and `inner` is not running.
     unsafe { *inner.coro.get() = Some(coro) };
@@ -587,57 +702,63 @@ fn finish(inner: &Inner) {
     }
 }
 
-/// Kills every pending orphan, on the main stack.
+/// Kills every pending orphan, on the main stack. A message waiting in the mailbox for the
+/// greenlet the trampoline is about to resume is kept aside meanwhile.
+#[cold]
+#[inline(never)]
 fn kill_orphans() {
+    let saved = MAILBOX.with(|b| b.msg.take());
     ORPHANS_PENDING.with(|p| p.set(false));
     while let Some(o) = THREAD.with(|t| t.orphans.borrow_mut().pop()) {
         kill_one(o);
     }
+    MAILBOX.with(|b| b.msg.set(saved));
 }
 
 /// Throws `GreenletExit` into one orphan and runs it until it finishes.
-fn kill_one(o: Greenlet) {
+fn kill_one(o: Rc<Inner>) {
     let main = current_ptr();
-    let inner: &Inner = &o.inner;
-    if inner.state.get() != State::Active {
+    if o.state.get() != State::Active || o.handles.get() != 0 {
         return;
     }
-    let mut msg = Message::Throw(Box::new(GreenletExit));
+    put_msg(Message::Throw(Box::new(GreenletExit)));
     loop {
-        CURRENT.with(|c| c.set(Some(NonNull::from(inner))));
-        // SAFETY: as in `trampoline`: the orphan is active and suspended, `o` keeps it alive,
-        // and we are on the main stack outside any other resume of it.
-        let r = unsafe { (*inner.coro.get()).as_mut().unwrap_unchecked() }.resume(msg);
-        CURRENT.with(|c| c.set(Some(main)));
-        match r {
-            CoroutineResult::Return(fin) => {
-                finish(inner);
-                if let Err(p) = fin {
-                    if !p.is::<GreenletExit>() {
-                        eprintln!(
-                            "greenlet {} panicked while being killed because its last handle \
-                             was dropped: {}",
-                            o.describe(),
-                            panic_message(&*p)
-                        );
-                    }
-                }
-                return;
+        if resume(&o, main) {
+            finish(&o);
+            if let Message::Throw(p) = take_msg() {
+                eprintln!(
+                    "greenlet {} panicked while being killed because its last handle was \
+                     dropped: {}",
+                    describe(&o),
+                    panic_message(&*p)
+                );
             }
-            CoroutineResult::Yield(Request::Orphans) => {
+            return;
+        }
+        match take_target() {
+            None => {
                 kill_orphans();
-                msg = Message::Value(Value::empty());
+                put_msg(Message::Value(Value::empty()));
             }
-            CoroutineResult::Yield(Request::Switch(..)) => {
+            Some(_) => {
+                drop(take_msg());
                 eprintln!(
                     "greenlet {} switched away while being killed because its last handle was \
                      dropped; it is leaked",
-                    o.describe()
+                    describe(&o)
                 );
                 mem::forget(o);
                 return;
             }
         }
+    }
+}
+
+/// `'name'` or `#id`, for messages.
+pub(crate) fn describe(inner: &Inner) -> String {
+    match inner.name.as_deref() {
+        Some(n) => format!("'{n}'"),
+        None => format!("#{}", inner.id),
     }
 }
 

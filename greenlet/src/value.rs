@@ -30,7 +30,6 @@ use std::fmt;
 /// # Switches
 ///
 /// Never: a `Value` is plain data.
-#[must_use = "a switched value is usually the answer to the switch"]
 pub struct Value(
     /// The payload; `None` is the empty value (what `()` becomes).
     Option<Box<dyn Any>>,
