@@ -59,6 +59,11 @@ impl Drop for AltStack {
     }
 }
 
+/// The page size (the size of a stack's guard page), as read at installation.
+pub(crate) fn page_size() -> usize {
+    PAGE.load(Ordering::Relaxed)
+}
+
 /// Installs the handlers (once per process) and the alternate stack (once per thread).
 pub(crate) fn install() {
     INSTALL.call_once(|| {

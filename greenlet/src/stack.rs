@@ -201,7 +201,8 @@ pub(crate) fn release(size: usize, stack: GStack) {
 
 /// The lowest usable address of `stack`: its guard page lies just below.
 pub(crate) fn limit(stack: &GStack) -> usize {
-    stack.limit().get()
+    // corosensei's `limit` is the start of the mapping, which is the guard page itself.
+    stack.limit().get() + crate::overflow::page_size()
 }
 
 /// A greenlet could not get a stack: the kernel refused the mapping.
