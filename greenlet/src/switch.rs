@@ -604,7 +604,14 @@ fn route(
                 put_msg(msg);
                 return Ok(target);
             }
-            State::Dead => target = first_live_parent(&target),
+            State::Dead => {
+                // A dead greenlet eats a thrown `GreenletExit` (as Python's greenlet does): its
+                // parent receives it as a value. Other payloads are raised in the parent.
+                if let Message::Throw(p) = msg {
+                    msg = finish_message(Err(p));
+                }
+                target = first_live_parent(&target);
+            }
             State::New => match msg {
                 Message::Value(v) => match start(&target) {
                     Ok(()) => {
