@@ -34,8 +34,9 @@ use crate::value::Value;
 /// its own stack (for example in a variable captured by its closure) keeps it alive forever:
 /// Rust has no cycle collector. Drop or don't capture such handles.
 ///
-/// If the thread is panicking when the last handle goes (a panic unwinding through the code
-/// that held it), the greenlet is not killed but leaked, stack included.
+/// If the thread is panicking when the last handle goes (a panic, or the `GreenletExit` of a
+/// greenlet being killed, unwinding through the code that held it), the greenlet is killed at
+/// the thread's next switch instead, never while the thread unwinds.
 ///
 /// # Examples
 ///
@@ -527,14 +528,11 @@ impl Drop for Greenlet {
 }
 
 /// The last counted handle of a greenlet that is not running is gone: if it is suspended,
-/// kill it (unless the thread is unwinding, see the type's docs). A running greenlet is checked
-/// by the trampoline when it next suspends.
+/// kill it (later if the thread is unwinding, see the type's docs). A running greenlet is
+/// checked by the trampoline when it next suspends.
 #[cold]
 fn collect(inner: &Rc<Inner>) {
-    if inner.kind == Kind::Normal
-        && inner.state.get() == State::Active
-        && !std::thread::panicking()
-    {
+    if inner.kind == Kind::Normal && inner.state.get() == State::Active {
         switch::orphan(inner.clone());
     }
 }

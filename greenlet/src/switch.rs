@@ -35,7 +35,9 @@
 //! * A greenlet whose last handle is dropped while it is suspended becomes an *orphan*: it is
 //!   resumed with [`GreenletExit`] thrown in, on the spot if the dropper is the main greenlet
 //!   (or trampoline code), through a `Request::Orphans` round trip if the dropper is another
-//!   greenlet, and at the next turn of the trampoline if the dropper is the hub.
+//!   greenlet, and at the next turn of the trampoline if the dropper is the hub or the thread
+//!   is unwinding (a greenlet dying of a panic or of `GreenletExit` drops the handles on its
+//!   stack while `std::thread::panicking()` is true; it must not switch then).
 
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -466,6 +468,10 @@ pub(crate) fn orphan(g: Rc<Inner>) {
     }
     THREAD.with(|t| t.orphans.borrow_mut().push(g));
     ORPHANS_PENDING.with(|p| p.set(true));
+    if std::thread::panicking() {
+        // No switching while unwinding: the next turn of the trampoline kills it.
+        return;
+    }
     // SAFETY: see `current_rc`.
     let cur = unsafe { current_ptr().as_ref() };
     match cur.kind {
