@@ -1,19 +1,50 @@
 //! gevent for Rust: greenlets, a per-thread hub and the gevent toolkit, in plain blocking style.
 //!
+//! Write ordinary blocking code; run thousands of such tasks on one thread. The first call that
+//! waits creates this thread's hub (an event loop); `spawn` schedules greenlets on it, and every
+//! wait (`sleep`, `join`, a socket read...) switches to the hub until the greenlet can go on.
+//!
 //! # Contents
 //!
-//! * [`greenlet`]: raw greenlets (stacks, symmetric `switch`, parents, `throw`,
-//!   `GreenletExit`, `getcurrent`).
+//! * Greenlets: [`spawn`], [`spawn_later`], [`spawn_raw`], [`Greenlet`] (`join`, `get`, `kill`,
+//!   links), [`Run`] for the "subclass with `_run`" pattern.
+//! * Waiting: [`sleep`], [`idle`], [`joinall`], [`joinall_with`], [`wait`], [`iwait`],
+//!   [`kill`], [`killall`], the [`Waitable`] trait.
+//! * The hub: [`get_hub`], [`Hub`], [`RemoteHub`], [`signal_handler`], [`LoopExit`].
+//! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
+//!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
 //!
 //! # Examples
 //!
 //! ```
-//! use gevent::greenlet::{Greenlet, Value};
-//! let g = Greenlet::new(|v: Value| v.take::<i32>() + 1);
-//! assert_eq!(g.switch(41).take::<i32>(), 42);
+//! use std::time::Duration;
+//!
+//! let gs: Vec<gevent::Greenlet<u32>> = (1..=3)
+//!     .map(|i| gevent::spawn(move || { gevent::sleep(Duration::from_millis(5)); i * 10 }))
+//!     .collect();
+//! gevent::joinall(&gs);
+//! assert_eq!(gs.iter().map(|g| g.get().unwrap()).sum::<u32>(), 60);
 //! ```
+//!
+//! Killing and timeouts unwind the target greenlet's stack, so builds must keep
+//! `panic = "unwind"` (the default).
 
 #![forbid(unsafe_code)]
 
 #[doc(inline)]
 pub use greenlet;
+
+#[doc(inline)]
+pub use gevent_hub::{
+    get_hub, getcurrent, idle, iwait, joinall, joinall_with, kill, killall, killall_with, park,
+    park_timeout, signal_handler, sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into,
+    wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub, IoSource, Iwait,
+    JoinAll, KillOptions, LinkId, LoopExit, Panic, RemoteHub, Run, SignalHandle, TimedOut, Timer,
+    Unparker, Waitable, WaiterKey, WaiterSet,
+};
+
+/// Waiting on file descriptors (gevent's `gevent.os`).
+pub mod os {
+    #[doc(inline)]
+    pub use gevent_hub::{wait_read, wait_write};
+}

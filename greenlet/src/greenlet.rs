@@ -189,6 +189,89 @@ impl Greenlet {
         }
     }
 
+    /// This greenlet's local value of type `T` (keyed by the type), created with `init` on
+    /// first use. Values are dropped when the greenlet ends (on its own stack), or with the
+    /// thread for a main greenlet. Libraries use a private type as the key; `greenlet_local!`
+    /// in `gevent-local` builds on [`local_keyed`](Greenlet::local_keyed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// struct Hits(Cell<u32>);
+    /// let me = greenlet::getcurrent();
+    /// me.local(|| Hits(Cell::new(0))).0.set(5);
+    /// assert_eq!(me.local(|| Hits(Cell::new(0))).0.get(), 5);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `init` itself asks for this greenlet's locals (re-entrant initialisation).
+    ///
+    /// # Switches
+    ///
+    /// Never (unless `init` switches).
+    pub fn local<T: 'static>(&self, init: impl FnOnce() -> T) -> Rc<T> {
+        let v = self.local_keyed(LocalKey::Type(std::any::TypeId::of::<T>()), || {
+            Rc::new(init())
+        });
+        v.downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("keyed by its own type"))
+    }
+
+    /// This greenlet's local value under `key`, created with `init` on first use; see
+    /// [`local`](Greenlet::local).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use greenlet::LocalKey;
+    /// static KEY: u8 = 0;
+    /// let key = LocalKey::Addr(&KEY as *const u8 as usize);
+    /// let me = greenlet::getcurrent();
+    /// let v = me.local_keyed(key, || Rc::new(String::from("x")));
+    /// assert_eq!(v.downcast_ref::<String>().unwrap(), "x");
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `init` itself asks for this greenlet's locals.
+    ///
+    /// # Switches
+    ///
+    /// Never (unless `init` switches).
+    pub fn local_keyed(&self, key: LocalKey, init: impl FnOnce() -> Rc<dyn Any>) -> Rc<dyn Any> {
+        if let Some((_, v)) = self.inner.locals.borrow().iter().find(|(k, _)| *k == key) {
+            return v.clone();
+        }
+        let v = init();
+        self.inner.locals.borrow_mut().push((key, v.clone()));
+        v
+    }
+
+    /// Removes and returns this greenlet's local value under `key`, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::LocalKey;
+    /// let me = greenlet::getcurrent();
+    /// let key = LocalKey::Addr(1);
+    /// me.local_keyed(key, || std::rc::Rc::new(1u8));
+    /// assert!(me.remove_local(key).is_some());
+    /// assert!(me.remove_local(key).is_none());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn remove_local(&self, key: LocalKey) -> Option<Rc<dyn Any>> {
+        let mut l = self.inner.locals.borrow_mut();
+        let i = l.iter().position(|(k, _)| *k == key)?;
+        Some(l.swap_remove(i).1)
+    }
+
     /// Gives up this handle for the bare record, for the trampoline, whose references do not
     /// count as handles. It is about to resume the greenlet, and collects it after its next
     /// suspension if no counted handle is left then.
@@ -492,7 +575,6 @@ impl Greenlet {
     pub fn stack_size(&self) -> usize {
         self.inner.stack_size
     }
-
 }
 
 /// Turns a message that is not a plain value into the caller's outcome.
@@ -767,6 +849,15 @@ impl Builder {
         ));
         Greenlet::from_inner(inner)
     }
+}
+
+/// The key of a greenlet-local value: a type, or an address (of a `static`, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LocalKey {
+    /// Keyed by a type (what [`Greenlet::local`] uses).
+    Type(std::any::TypeId),
+    /// Keyed by an address, unique per key (what `greenlet_local!` uses).
+    Addr(usize),
 }
 
 /// Why [`Greenlet::set_parent`] refused.

@@ -83,7 +83,10 @@ impl Pool {
 ///
 /// Never.
 pub fn set_default_stack_size(size: usize) {
-    assert!(size >= 16 * 1024, "greenlet stack size {size} is below 16 KiB");
+    assert!(
+        size >= 16 * 1024,
+        "greenlet stack size {size} is below 16 KiB"
+    );
     DEFAULT_SIZE.with(|d| d.set(size));
 }
 
@@ -121,8 +124,8 @@ pub fn set_max_pooled_stacks(max: usize) {
         let mut p = p.borrow_mut();
         p.max = max;
         while p.held > max {
-            let popped = p.default.pop().is_some()
-                || p.sized.iter_mut().any(|(_, v)| v.pop().is_some());
+            let popped =
+                p.default.pop().is_some() || p.sized.iter_mut().any(|(_, v)| v.pop().is_some());
             if !popped {
                 break;
             }
@@ -157,7 +160,11 @@ pub(crate) fn acquire(size: usize) -> Result<GStack, StackError> {
         c.set((v + 1) % 15);
         (v + 1) * 256
     });
-    let colour = if size >= 64 * 1024 && std::env::var_os("NOCOLOUR").is_none() { colour } else { 0 };
+    let colour = if size >= 64 * 1024 && std::env::var_os("NOCOLOUR").is_none() {
+        colour
+    } else {
+        0
+    };
     Ok(GStack { inner, colour })
 }
 

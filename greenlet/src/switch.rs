@@ -170,6 +170,8 @@ pub(crate) struct Inner {
     yielder: Cell<*const YielderT>,
     /// Lowest usable address of the stack while active (the guard page lies below), else 0.
     stack_limit: Cell<usize>,
+    /// Greenlet-local values (see [`Greenlet::local`]), dropped when the greenlet ends.
+    pub(crate) locals: RefCell<Vec<(crate::greenlet::LocalKey, Rc<dyn Any>)>>,
     /// The function to run, taken on first start.
     pub(crate) run: RunSlot,
 }
@@ -199,6 +201,7 @@ impl Inner {
             coro: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             stack_limit: Cell::new(0),
+            locals: RefCell::new(Vec::new()),
             run,
         }
     }
@@ -697,6 +700,16 @@ fn start(inner: &Inner) -> Result<(), StackError> {
             Message::Value(v) => inner.run.call(v),
             _ => unreachable!("the trampoline starts greenlets with values only"),
         }));
+        // Greenlet-local values die with the greenlet, on its own stack (so their `Drop`s see
+        // it as the current greenlet). A panicking `Drop` is reported, not propagated.
+        let locals = mem::take(&mut *inner.locals.borrow_mut());
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(locals))) {
+            eprintln!(
+                "greenlet {}: a greenlet-local value panicked when dropped: {}",
+                describe(inner),
+                panic_message(&*p)
+            );
+        }
         put_msg(finish_message(fin));
     });
     // SAFETY: only the trampoline touches `coro`, and `inner` is not running.

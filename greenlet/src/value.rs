@@ -232,7 +232,19 @@ impl fmt::Debug for Value {
                 }
             )*};
         }
-        show!(i32, i64, u32, u64, usize, isize, bool, char, f64, &'static str, String);
+        show!(
+            i32,
+            i64,
+            u32,
+            u64,
+            usize,
+            isize,
+            bool,
+            char,
+            f64,
+            &'static str,
+            String
+        );
         f.write_str("Value(..)")
     }
 }

@@ -1,0 +1,263 @@
+//! Errors of the gevent layer: [`GreenletError`] (a greenlet's panic or kill), [`LoopExit`],
+//! and the panic hook that lets the hub report a greenlet's panic exactly once.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::panic::{self, PanicHookInfo};
+use std::sync::{Arc, Once};
+
+use parking_lot::Mutex;
+
+use crate::hub::HubInner;
+use crate::park::Panic;
+
+/// The text of a panic payload.
+pub(crate) fn panic_text(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(e) = p.downcast_ref::<LoopExit>() {
+        e.to_string()
+    } else {
+        "panicked with a non-string payload".to_owned()
+    }
+}
+
+/// Why a greenlet did not produce its value: it panicked, or it was killed. Modelled on
+/// tokio's `JoinError`. Cheap to clone and `Send`, so it can be stored and passed around; the
+/// panic payload itself can be taken back once with [`into_panic`](GreenletError::into_panic).
+///
+/// # Examples
+///
+/// ```
+/// let g = gevent_hub::spawn(|| -> i32 { panic!("boom") });
+/// # gevent_hub::get_hub().set_error_handler(|_| {});
+/// let e = g.get().unwrap_err();
+/// assert!(e.is_panic());
+/// assert_eq!(e.message(), "boom");
+/// # gevent_hub::get_hub().reset_error_handler();
+/// ```
+#[derive(Clone)]
+pub struct GreenletError {
+    /// What happened.
+    repr: Arc<Repr>,
+}
+
+/// The two kinds of failure.
+enum Repr {
+    /// Killed with `GreenletExit` (counts as successful, as in gevent).
+    Killed,
+    /// Panicked.
+    Panic {
+        /// The panic's text (with its location when the hub's hook saw it).
+        message: String,
+        /// The payload, until someone takes it.
+        payload: Mutex<Option<Panic>>,
+    },
+}
+
+impl GreenletError {
+    /// A kill.
+    pub(crate) fn killed() -> GreenletError {
+        GreenletError {
+            repr: Arc::new(Repr::Killed),
+        }
+    }
+
+    /// A panic with its payload.
+    pub(crate) fn panic(payload: Panic) -> GreenletError {
+        GreenletError {
+            repr: Arc::new(Repr::Panic {
+                message: panic_text(&*payload),
+                payload: Mutex::new(Some(payload)),
+            }),
+        }
+    }
+
+    /// Whether the greenlet was killed (`GreenletExit`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| gevent_hub::sleep(std::time::Duration::from_secs(60)));
+    /// g.kill();
+    /// assert!(g.get().unwrap_err().is_killed());
+    /// ```
+    pub fn is_killed(&self) -> bool {
+        matches!(*self.repr, Repr::Killed)
+    }
+
+    /// Whether the greenlet panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| gevent_hub::sleep(std::time::Duration::ZERO));
+    /// g.kill();
+    /// assert!(!g.get().unwrap_err().is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(*self.repr, Repr::Panic { .. })
+    }
+
+    /// The panic message (`"killed"` for a kill).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # gevent_hub::get_hub().set_error_handler(|_| {});
+    /// let g = gevent_hub::spawn(|| -> () { panic!("bad {}", 1) });
+    /// assert_eq!(g.get().unwrap_err().message(), "bad 1");
+    /// # gevent_hub::get_hub().reset_error_handler();
+    /// ```
+    pub fn message(&self) -> &str {
+        match &*self.repr {
+            Repr::Killed => "killed",
+            Repr::Panic { message, .. } => message,
+        }
+    }
+
+    /// The panic payload, to re-raise it with `std::panic::resume_unwind`. The first call gets
+    /// the original payload; later calls (on clones) get the message as a `String`. A kill
+    /// gives `GreenletExit`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # gevent_hub::get_hub().set_error_handler(|_| {});
+    /// let g = gevent_hub::spawn(|| -> () { std::panic::panic_any(42u8) });
+    /// let p = g.get().unwrap_err().into_panic();
+    /// assert_eq!(*p.downcast::<u8>().unwrap(), 42);
+    /// # gevent_hub::get_hub().reset_error_handler();
+    /// ```
+    pub fn into_panic(self) -> Panic {
+        match &*self.repr {
+            Repr::Killed => Box::new(greenlet::GreenletExit),
+            Repr::Panic { message, payload } => payload
+                .lock()
+                .take()
+                .unwrap_or_else(|| Box::new(message.clone())),
+        }
+    }
+}
+
+impl fmt::Debug for GreenletError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.repr {
+            Repr::Killed => f.write_str("GreenletError::Killed"),
+            Repr::Panic { message, .. } => f
+                .debug_tuple("GreenletError::Panic")
+                .field(message)
+                .finish(),
+        }
+    }
+}
+
+impl fmt::Display for GreenletError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.repr {
+            Repr::Killed => f.write_str("greenlet was killed"),
+            Repr::Panic { message, .. } => write!(f, "greenlet panicked: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for GreenletError {}
+
+/// Raised (as a panic payload) in the greenlet waiting on the hub when nothing left in the loop
+/// could ever wake it: gevent's `LoopExit`, "this operation would block forever".
+///
+/// # Examples
+///
+/// ```
+/// use std::panic;
+/// let r = panic::catch_unwind(|| gevent_hub::park(|_unparker| { /* dropped: nobody can wake us */ }));
+/// let p = r.unwrap_err();
+/// let e = p.downcast_ref::<gevent_hub::LoopExit>().unwrap();
+/// assert!(e.to_string().contains("would block forever"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct LoopExit {
+    /// What the loop held when it gave up.
+    state: String,
+}
+
+impl LoopExit {
+    pub(crate) fn new(hub: &HubInner) -> LoopExit {
+        LoopExit {
+            state: hub.describe(),
+        }
+    }
+}
+
+impl fmt::Display for LoopExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "this operation would block forever: the hub has nothing left that could wake the \
+             waiting greenlet ({})",
+            self.state
+        )
+    }
+}
+
+impl std::error::Error for LoopExit {}
+
+thread_local! {
+    /// Nesting depth of gevent greenlet bodies running on this thread (their panics are
+    /// reported by the hub, not by the default hook).
+    static CAPTURE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The last panic the hook captured on this thread.
+    static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Marks the running code as a greenlet body whose panics the hub reports; the hook keeps
+/// their text instead of printing it.
+pub(crate) struct CaptureGuard;
+
+impl CaptureGuard {
+    pub(crate) fn new() -> CaptureGuard {
+        CAPTURE.with(|c| c.set(c.get() + 1));
+        CaptureGuard
+    }
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.set(c.get() - 1));
+    }
+}
+
+/// The text the hook captured for the last panic on this thread.
+pub(crate) fn take_hook_message() -> Option<String> {
+    LAST.try_with(|l| l.borrow_mut().take()).ok().flatten()
+}
+
+/// Installs (once per process) a panic hook that, inside gevent greenlet bodies, records
+/// `panicked at <location>: <message>` for the hub to report once, and otherwise defers to
+/// the hook that was there before.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
+            let capturing = CAPTURE.try_with(|c| c.get() > 0).unwrap_or(false);
+            if !capturing {
+                return prev(info);
+            }
+            let msg = panic_text(info.payload());
+            let text = match info.location() {
+                Some(l) => format!(
+                    "panicked at {}:{}:{}: {msg}",
+                    l.file(),
+                    l.line(),
+                    l.column()
+                ),
+                None => format!("panicked: {msg}"),
+            };
+            let _ = LAST.try_with(|l| *l.borrow_mut() = Some(text));
+        }));
+    });
+}

@@ -1,0 +1,436 @@
+//! Waiting on several things at once: the [`Waitable`] trait, [`wait`], [`iwait`], [`joinall`].
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use greenlet::Value;
+
+use crate::error::GreenletError;
+use crate::park::{park_timeout, Unparker};
+
+/// A callback run when a [`Waitable`] becomes ready. It runs wherever the object becomes ready
+/// (in a greenlet or in the hub), so it must not wait; typically it wakes a parked greenlet.
+pub type Notify = Rc<dyn Fn()>;
+
+/// Identifies a registration made with [`Waitable::add_waiter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WaiterKey(pub u64);
+
+/// Something a greenlet can wait for: a `Greenlet` (until it dies), an `Event` (until set), an
+/// `AsyncResult`, a child process... `wait`, `iwait` and `joinall` take any mix of them
+/// (`&[&dyn Waitable]`). This replaces gevent's `rawlink` protocol.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{spawn, sleep, wait, Waitable};
+/// let a = spawn(|| sleep(Duration::from_millis(5)));
+/// let b = spawn(|| ());
+/// let objs: [&dyn Waitable; 2] = [&a, &b];
+/// let done = wait(&objs, None);
+/// assert_eq!(done.len(), 2);
+/// ```
+pub trait Waitable {
+    /// Whether waiting would return at once.
+    fn ready(&self) -> bool;
+
+    /// Registers `notify`, to be called once when the object becomes ready (it may be called
+    /// at once if it already is).
+    fn add_waiter(&self, notify: Notify) -> WaiterKey;
+
+    /// Cancels a registration (no-op if it already fired).
+    fn remove_waiter(&self, key: WaiterKey);
+
+    /// The error to raise for `joinall(.., raise_error: true)`: a greenlet's panic.
+    fn failure(&self) -> Option<GreenletError> {
+        None
+    }
+}
+
+impl<W: Waitable + ?Sized> Waitable for &W {
+    fn ready(&self) -> bool {
+        (**self).ready()
+    }
+    fn add_waiter(&self, notify: Notify) -> WaiterKey {
+        (**self).add_waiter(notify)
+    }
+    fn remove_waiter(&self, key: WaiterKey) {
+        (**self).remove_waiter(key)
+    }
+    fn failure(&self) -> Option<GreenletError> {
+        (**self).failure()
+    }
+}
+
+impl<W: Waitable + ?Sized> Waitable for Rc<W> {
+    fn ready(&self) -> bool {
+        (**self).ready()
+    }
+    fn add_waiter(&self, notify: Notify) -> WaiterKey {
+        (**self).add_waiter(notify)
+    }
+    fn remove_waiter(&self, key: WaiterKey) {
+        (**self).remove_waiter(key)
+    }
+    fn failure(&self) -> Option<GreenletError> {
+        (**self).failure()
+    }
+}
+
+/// A FIFO list of [`Notify`] callbacks: the building block for implementing [`Waitable`].
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// let set = gevent_hub::WaiterSet::new();
+/// let hits = Rc::new(Cell::new(0));
+/// let h = hits.clone();
+/// set.add(Rc::new(move || h.set(h.get() + 1)));
+/// set.notify_all();
+/// set.notify_all();
+/// assert_eq!(hits.get(), 1); // each registration fires once
+/// ```
+#[derive(Default)]
+pub struct WaiterSet {
+    /// The next key.
+    next: Cell<u64>,
+    /// Registrations in order.
+    list: RefCell<VecDeque<(u64, Notify)>>,
+}
+
+impl WaiterSet {
+    /// An empty set.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn new() -> WaiterSet {
+        WaiterSet::default()
+    }
+
+    /// Adds a registration at the back.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn add(&self, notify: Notify) -> WaiterKey {
+        let k = self.next.get();
+        self.next.set(k + 1);
+        self.list.borrow_mut().push_back((k, notify));
+        WaiterKey(k)
+    }
+
+    /// Removes a registration (no-op if it already fired).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn remove(&self, key: WaiterKey) {
+        let mut l = self.list.borrow_mut();
+        if let Some(i) = l.iter().position(|(k, _)| *k == key.0) {
+            l.remove(i);
+        }
+    }
+
+    /// Calls and removes every registration, in the order they were added.
+    ///
+    /// # Switches
+    ///
+    /// Never (the callbacks must not switch).
+    pub fn notify_all(&self) {
+        let all = std::mem::take(&mut *self.list.borrow_mut());
+        for (_, n) in all {
+            n();
+        }
+    }
+
+    /// Calls and removes the oldest registration; `false` if there was none.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn notify_one(&self) -> bool {
+        let first = self.list.borrow_mut().pop_front();
+        match first {
+            Some((_, n)) => {
+                n();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many registrations are pending.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn len(&self) -> usize {
+        self.list.borrow().len()
+    }
+
+    /// Whether none are pending.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_empty(&self) -> bool {
+        self.list.borrow().is_empty()
+    }
+}
+
+impl fmt::Debug for WaiterSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaiterSet")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// Waits until `obj` is ready or `timeout` passes; returns whether it is ready.
+///
+/// # Switches
+///
+/// Yes, unless `obj` is ready.
+///
+/// # Kill safety
+///
+/// The registration is removed however the wait ends.
+pub fn wait_one(obj: &(impl Waitable + ?Sized), timeout: Option<Duration>) -> bool {
+    if obj.ready() {
+        return true;
+    }
+    let key = Cell::new(None);
+    let _g = RemoveOnDrop { obj, key: &key };
+    let r = park_timeout(timeout, |u| {
+        key.set(Some(obj.add_waiter(Rc::new(move || {
+            u.wake(Value::empty());
+        }))));
+    });
+    r.is_ok() || obj.ready()
+}
+
+/// Removes a registration on scope exit.
+struct RemoveOnDrop<'a, W: Waitable + ?Sized> {
+    /// The object.
+    obj: &'a W,
+    /// The registration, once made.
+    key: &'a Cell<Option<WaiterKey>>,
+}
+
+impl<W: Waitable + ?Sized> Drop for RemoveOnDrop<'_, W> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            self.obj.remove_waiter(k);
+        }
+    }
+}
+
+/// Iterates over the indices of `objs` as each becomes ready (gevent's `iwait`), until all
+/// have, or until `timeout` (for the whole iteration) passes.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{iwait, sleep, spawn};
+/// let gs = [
+///     spawn(|| sleep(Duration::from_millis(20))),
+///     spawn(|| sleep(Duration::from_millis(1))),
+/// ];
+/// let order: Vec<usize> = iwait(&gs, None).collect();
+/// assert_eq!(order, [1, 0]);
+/// ```
+///
+/// # Switches
+///
+/// Each `next` switches until an object is ready (not if one already is).
+///
+/// # Kill safety
+///
+/// Dropping the iterator (also by unwinding) removes every registration.
+pub fn iwait<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Iwait<'_, W> {
+    let queue: Rc<RefCell<VecDeque<usize>>> = Rc::default();
+    let waiter: Rc<RefCell<Option<Unparker>>> = Rc::default();
+    let mut keys = Vec::with_capacity(objs.len());
+    for (i, o) in objs.iter().enumerate() {
+        if o.ready() {
+            queue.borrow_mut().push_back(i);
+            keys.push(None);
+            continue;
+        }
+        let (q, w, fired) = (queue.clone(), waiter.clone(), Cell::new(false));
+        let key = o.add_waiter(Rc::new(move || {
+            if fired.replace(true) {
+                return;
+            }
+            q.borrow_mut().push_back(i);
+            if let Some(u) = w.borrow_mut().take() {
+                u.wake(Value::empty());
+            }
+        }));
+        keys.push(Some(key));
+    }
+    Iwait {
+        objs,
+        queue,
+        waiter,
+        keys,
+        remaining: objs.len(),
+        deadline: timeout.map(|d| Instant::now() + d),
+    }
+}
+
+/// The iterator returned by [`iwait`].
+pub struct Iwait<'a, W: Waitable> {
+    /// The objects.
+    objs: &'a [W],
+    /// Indices that became ready and were not yet returned.
+    queue: Rc<RefCell<VecDeque<usize>>>,
+    /// The parked iterating greenlet.
+    waiter: Rc<RefCell<Option<Unparker>>>,
+    /// Registrations to remove on drop.
+    keys: Vec<Option<WaiterKey>>,
+    /// How many indices are still to be returned.
+    remaining: usize,
+    /// When the iteration gives up.
+    deadline: Option<Instant>,
+}
+
+impl<W: Waitable> Iterator for Iwait<'_, W> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if let Some(i) = self.queue.borrow_mut().pop_front() {
+                self.remaining -= 1;
+                self.keys[i] = None;
+                return Some(i);
+            }
+            if self.remaining == 0 {
+                return None;
+            }
+            let timeout = match self.deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return None;
+                    }
+                    Some(d - now)
+                }
+                None => None,
+            };
+            let w = self.waiter.clone();
+            let r = park_timeout(timeout, |u| *w.borrow_mut() = Some(u));
+            self.waiter.borrow_mut().take();
+            if r.is_err() && self.queue.borrow().is_empty() {
+                return None;
+            }
+        }
+    }
+}
+
+impl<W: Waitable> Drop for Iwait<'_, W> {
+    fn drop(&mut self) {
+        for (i, k) in self.keys.iter_mut().enumerate() {
+            if let Some(k) = k.take() {
+                self.objs[i].remove_waiter(k);
+            }
+        }
+    }
+}
+
+/// Waits for all of `objs` (or until `timeout`); returns the indices of those that became
+/// ready, in the order they did.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let gs = [gevent_hub::spawn(|| 1), gevent_hub::spawn(|| 2)];
+/// assert_eq!(gevent_hub::wait(&gs, Some(Duration::from_secs(5))).len(), 2);
+/// ```
+///
+/// # Switches
+///
+/// Yes, unless all are ready.
+pub fn wait<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Vec<usize> {
+    iwait(objs, timeout).collect()
+}
+
+/// Options of [`joinall_with`], as gevent's `joinall(greenlets, timeout, raise_error, count)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinAll {
+    /// Give up after this long.
+    pub timeout: Option<Duration>,
+    /// Stop at the first greenlet that failed and return its error.
+    pub raise_error: bool,
+    /// Stop after this many are ready.
+    pub count: Option<usize>,
+}
+
+/// Waits for every greenlet (or any [`Waitable`]) in `objs` to finish; returns the indices of
+/// those that did, in completion order (gevent's `joinall`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{joinall, sleep, spawn};
+/// let gs: Vec<_> = (0..3u64).map(|i| spawn(move || { sleep(Duration::from_millis(3 - i)); i })).collect();
+/// assert_eq!(joinall(&gs), [2, 1, 0]);
+/// assert_eq!(gs[0].get().unwrap(), 0);
+/// ```
+///
+/// # Switches
+///
+/// Yes, unless all are ready.
+pub fn joinall<W: Waitable>(objs: &[W]) -> Vec<usize> {
+    wait(objs, None)
+}
+
+/// [`joinall`] with a timeout, a count, and `raise_error`.
+///
+/// # Errors
+///
+/// With `raise_error`, the first failure (a greenlet's panic) among those that finished.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{joinall_with, spawn, JoinAll};
+/// # gevent_hub::get_hub().set_error_handler(|_| {});
+/// let gs = [spawn(|| -> () { panic!("no") }), spawn(|| ())];
+/// let r = joinall_with(&gs, JoinAll { timeout: Some(Duration::from_secs(5)), raise_error: true, count: None });
+/// assert!(r.unwrap_err().is_panic());
+/// # gevent_hub::get_hub().reset_error_handler();
+/// ```
+///
+/// # Switches
+///
+/// Yes, unless all are ready.
+pub fn joinall_with<W: Waitable>(objs: &[W], opts: JoinAll) -> Result<Vec<usize>, GreenletError> {
+    let want = opts.count.unwrap_or(objs.len()).min(objs.len());
+    let mut done = Vec::with_capacity(want);
+    if want == 0 {
+        return Ok(done);
+    }
+    for i in iwait(objs, opts.timeout) {
+        if opts.raise_error {
+            if let Some(e) = objs[i].failure() {
+                return Err(e);
+            }
+        }
+        done.push(i);
+        if done.len() >= want {
+            break;
+        }
+    }
+    Ok(done)
+}
