@@ -1,0 +1,1 @@
+//! Cooperative child processes (gevent's `gevent.subprocess`).
