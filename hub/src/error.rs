@@ -76,6 +76,28 @@ impl GreenletError {
         }
     }
 
+    /// An error holding the panic payload `payload` (what `catch_unwind` returns), for code
+    /// that produces a greenlet-like outcome itself: an `AsyncResult`'s `set_exception`, a
+    /// thread pool's failed job. A [`GreenletExit`](greenlet::GreenletExit) payload gives a
+    /// kill.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = gevent_hub::GreenletError::from_panic(Box::new("boom"));
+    /// assert!(e.is_panic());
+    /// assert_eq!(e.message(), "boom");
+    /// let k = gevent_hub::GreenletError::from_panic(Box::new(greenlet::GreenletExit));
+    /// assert!(k.is_killed());
+    /// ```
+    pub fn from_panic(payload: Panic) -> GreenletError {
+        if payload.is::<greenlet::GreenletExit>() {
+            GreenletError::killed()
+        } else {
+            GreenletError::panic(payload)
+        }
+    }
+
     /// Whether the greenlet was killed (`GreenletExit`).
     ///
     /// # Examples
