@@ -1,6 +1,7 @@
 //! The [`Greenlet`] handle and its [`Builder`].
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -242,11 +243,17 @@ impl Greenlet {
     ///
     /// Never (unless `init` switches).
     pub fn local_keyed(&self, key: LocalKey, init: impl FnOnce() -> Rc<dyn Any>) -> Rc<dyn Any> {
-        if let Some((_, v)) = self.inner.locals.borrow().iter().find(|(k, _)| *k == key) {
-            return v.clone();
+        if let Some(l) = &*self.inner.locals.borrow() {
+            if let Some((_, v)) = l.iter().find(|(k, _)| *k == key) {
+                return v.clone();
+            }
         }
         let v = init();
-        self.inner.locals.borrow_mut().push((key, v.clone()));
+        self.inner
+            .locals
+            .borrow_mut()
+            .get_or_insert_with(Default::default)
+            .push((key, v.clone()));
         v
     }
 
@@ -268,6 +275,7 @@ impl Greenlet {
     /// Never.
     pub fn remove_local(&self, key: LocalKey) -> Option<Rc<dyn Any>> {
         let mut l = self.inner.locals.borrow_mut();
+        let l = l.as_mut()?;
         let i = l.iter().position(|(k, _)| *k == key)?;
         Some(l.swap_remove(i).1)
     }
@@ -573,7 +581,65 @@ impl Greenlet {
     ///
     /// Never.
     pub fn stack_size(&self) -> usize {
-        self.inner.stack_size
+        self.inner.stack_size.get()
+    }
+
+    /// The scheduler's bookkeeping for this greenlet (see [`WaitState`]).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn wait_state(&self) -> &WaitState {
+        &self.inner.wait
+    }
+
+    /// Changes the stack size of a greenlet that has not started yet (no-op afterwards).
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` is below 16 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// g.set_stack_size(64 * 1024);
+    /// assert_eq!(g.stack_size(), 64 * 1024);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn set_stack_size(&self, bytes: usize) {
+        assert!(
+            bytes >= 16 * 1024,
+            "greenlet stack size {bytes} is below 16 KiB"
+        );
+        if self.inner.state.get() == State::New && self.inner.kind == Kind::Normal {
+            self.inner.stack_size.set(bytes);
+        }
+    }
+
+    /// Marks a greenlet that never started as dead and drops its function without running it
+    /// (and without switching, unlike `throw`). No-op for a started greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| unreachable!());
+    /// g.discard();
+    /// assert!(g.is_dead());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn discard(&self) {
+        if self.inner.state.get() == State::New && self.inner.kind == Kind::Normal {
+            self.inner.state.set(State::Dead);
+            self.inner.run.clear();
+        }
     }
 }
 
@@ -850,6 +916,39 @@ impl Builder {
         Greenlet::from_inner(inner)
     }
 }
+
+/// A scheduler's bookkeeping for one greenlet: which wait it is in, whether that wait may still
+/// be ended, and a payload to raise at its next wait. The hub uses it so that a greenlet is
+/// woken at most once per wait and kills reach it wherever it waits; it costs nothing else.
+///
+/// # Examples
+///
+/// ```
+/// let me = greenlet::getcurrent();
+/// let w = me.wait_state();
+/// assert!(!w.parked.get());
+/// ```
+#[derive(Default)]
+pub struct WaitState {
+    /// Counts waits: a wake-up is valid only for the wait it was made for.
+    pub generation: Cell<u64>,
+    /// Whether the greenlet is in a wait that nobody has ended yet.
+    pub parked: Cell<bool>,
+    /// A payload to raise at the greenlet's next wait.
+    pub pending: Cell<Option<Box<dyn Any + Send>>>,
+}
+
+impl fmt::Debug for WaitState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitState")
+            .field("generation", &self.generation.get())
+            .field("parked", &self.parked.get())
+            .finish()
+    }
+}
+
+/// A greenlet's local values, by key.
+pub(crate) type Locals = Vec<(LocalKey, Rc<dyn Any>)>;
 
 /// The key of a greenlet-local value: a type, or an address (of a `static`, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -65,7 +65,7 @@ mod stack;
 mod switch;
 mod value;
 
-pub use crate::greenlet::{Builder, Current, Greenlet, LocalKey, ParentError};
+pub use crate::greenlet::{Builder, Current, Greenlet, LocalKey, ParentError, WaitState};
 pub use crate::stack::{
     default_stack_size, set_default_stack_size, set_max_pooled_stacks, StackError,
     DEFAULT_MAX_POOLED_STACKS, DEFAULT_STACK_SIZE,

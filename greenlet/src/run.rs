@@ -11,7 +11,7 @@ use crate::value::Value;
 
 /// Words of inline storage: closures up to this size (and pointer alignment) are stored
 /// inline, larger ones are boxed.
-const INLINE_WORDS: usize = 6;
+const INLINE_WORDS: usize = 4;
 
 /// The functions that know the closure's type.
 struct VTable {

@@ -161,7 +161,7 @@ pub(crate) struct Inner {
     /// Where `run`'s result goes; `None` only for the main greenlet.
     pub(crate) parent: RefCell<Option<Greenlet>>,
     /// Requested stack size in bytes.
-    pub(crate) stack_size: usize,
+    pub(crate) stack_size: Cell<usize>,
     /// Optional name, for messages (read by the overflow handler, so never mutated).
     pub(crate) name: Option<Box<str>>,
     /// The coroutine, present while active.
@@ -170,8 +170,10 @@ pub(crate) struct Inner {
     yielder: Cell<*const YielderT>,
     /// Lowest usable address of the stack while active (the guard page lies below), else 0.
     stack_limit: Cell<usize>,
+    /// The scheduler's bookkeeping for this greenlet.
+    pub(crate) wait: crate::greenlet::WaitState,
     /// Greenlet-local values (see [`Greenlet::local`]), dropped when the greenlet ends.
-    pub(crate) locals: RefCell<Vec<(crate::greenlet::LocalKey, Rc<dyn Any>)>>,
+    pub(crate) locals: RefCell<Option<Box<crate::greenlet::Locals>>>,
     /// The function to run, taken on first start.
     pub(crate) run: RunSlot,
 }
@@ -196,12 +198,13 @@ impl Inner {
             }),
             handles: Cell::new(0),
             parent: RefCell::new(parent),
-            stack_size,
+            stack_size: Cell::new(stack_size),
             name,
             coro: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             stack_limit: Cell::new(0),
-            locals: RefCell::new(Vec::new()),
+            wait: crate::greenlet::WaitState::default(),
+            locals: RefCell::new(None),
             run,
         }
     }
@@ -685,7 +688,7 @@ fn first_live_parent(inner: &Inner) -> Rc<Inner> {
 
 /// Gives `inner` a stack and its coroutine.
 fn start(inner: &Inner) -> Result<(), StackError> {
-    let stack = stack::acquire(inner.stack_size)?;
+    let stack = stack::acquire(inner.stack_size.get())?;
     inner.stack_limit.set(stack::limit(&stack));
     let rec: *const Inner = inner;
     let coro = Coro::with_stack(stack, move |y: &YielderT, ()| {
@@ -724,7 +727,7 @@ fn finish(inner: &Inner) {
     inner.stack_limit.set(0);
     // SAFETY: the coroutine has returned; only the trampoline touches `coro`.
     if let Some(c) = unsafe { (*inner.coro.get()).take() } {
-        stack::release(inner.stack_size, c.into_stack());
+        stack::release(inner.stack_size.get(), c.into_stack());
     }
 }
 
@@ -823,7 +826,7 @@ pub(crate) fn current_stack() -> Option<StackInfo> {
     }
     Some(StackInfo {
         limit: inner.stack_limit.get(),
-        size: inner.stack_size,
+        size: inner.stack_size.get(),
         id: inner.id,
         // SAFETY: the name is never mutated and outlives the abort that follows its use.
         name: inner

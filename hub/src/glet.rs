@@ -61,28 +61,59 @@ struct Link<T: 'static> {
 
 /// The state shared by the handles of one greenlet.
 struct Shared<T: 'static> {
-    /// Its name (`Greenlet-N` unless set).
-    name: RefCell<String>,
-    /// The function, until it runs.
-    run: Cell<Option<Box<dyn FnOnce() -> T>>>,
-    /// The raw greenlet, from `start` until death.
+    /// Its number, for the default name `Greenlet-N`.
+    number: u64,
+    /// The raw greenlet it runs in (created with it; its `run` holds the function), until it
+    /// dies.
     raw: RefCell<Option<RawGreenlet>>,
     /// Where it is in its life.
     life: Cell<Life>,
-    /// Whether its function began to run.
-    started: Cell<bool>,
     /// The outcome, once dead.
     result: RefCell<Option<Result<T, GreenletError>>>,
-    /// Links, in registration order.
-    links: RefCell<Vec<Link<T>>>,
-    /// The next link id.
-    next_link: Cell<u64>,
+    /// A reference to itself while scheduled and not yet running, so that a greenlet spawned
+    /// without keeping its handle still runs (the raw greenlet's function only holds a weak
+    /// reference, so that a never-started greenlet is freed with its last handle).
+    keepalive: RefCell<Option<Rc<Shared<T>>>>,
+    /// Rarely used state (name, links, start timer), allocated on first use.
+    extra: RefCell<Option<Box<Extra<T>>>>,
     /// Waiters (join, wait, iwait).
     waiters: WaiterSet,
+}
+
+/// The parts of a greenlet's state that most greenlets never use.
+struct Extra<T: 'static> {
+    /// Its name, if set.
+    name: Option<String>,
+    /// Links, in registration order.
+    links: Vec<Link<T>>,
+    /// The next link id.
+    next_link: u64,
     /// The `start_later` timer.
-    start_timer: Cell<Option<TimerId>>,
-    /// The stack size for its raw greenlet, if set.
-    stack_size: Cell<Option<usize>>,
+    start_timer: Option<TimerId>,
+}
+
+impl<T: 'static> Shared<T> {
+    /// The rarely used state, created on first use.
+    fn extra(&self) -> std::cell::RefMut<'_, Extra<T>> {
+        std::cell::RefMut::map(self.extra.borrow_mut(), |e| {
+            &mut **e.get_or_insert_with(|| {
+                Box::new(Extra {
+                    name: None,
+                    links: Vec::new(),
+                    next_link: 0,
+                    start_timer: None,
+                })
+            })
+        })
+    }
+
+    /// Whether any link is registered.
+    fn has_links(&self) -> bool {
+        self.extra
+            .borrow()
+            .as_ref()
+            .is_some_and(|e| !e.links.is_empty())
+    }
 }
 
 /// gevent's `Greenlet`: a function scheduled to run in its own greenlet, with a result.
@@ -179,26 +210,33 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn new(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
-        let n = COUNTER.with(|c| {
+        let number = COUNTER.with(|c| {
             let n = c.get();
             c.set(n + 1);
             n
         });
-        Greenlet {
-            inner: Rc::new(Shared {
-                name: RefCell::new(format!("Greenlet-{n}")),
-                run: Cell::new(Some(Box::new(f))),
-                raw: RefCell::new(None),
-                life: Cell::new(Life::Unstarted),
-                started: Cell::new(false),
-                result: RefCell::new(None),
-                links: RefCell::new(Vec::new()),
-                next_link: Cell::new(0),
-                waiters: WaiterSet::new(),
-                start_timer: Cell::new(None),
-                stack_size: Cell::new(None),
-            }),
-        }
+        let hub = get_hub();
+        let inner = Rc::new(Shared {
+            number,
+            raw: RefCell::new(None),
+            life: Cell::new(Life::Unstarted),
+            result: RefCell::new(None),
+            keepalive: RefCell::new(None),
+            extra: RefCell::new(None),
+            waiters: WaiterSet::new(),
+        });
+        // The raw greenlet holds the function (inline when small) and only a weak reference
+        // back, so an unstarted greenlet whose handles are all dropped is freed.
+        let weak = Rc::downgrade(&inner);
+        let raw = RawGreenlet::builder()
+            .parent(&hub.greenlet())
+            .build(move |_: Value| {
+                if let Some(inner) = weak.upgrade() {
+                    Greenlet { inner }.body(f);
+                }
+            });
+        *inner.raw.borrow_mut() = Some(raw);
+        Greenlet { inner }
     }
 
     /// A greenlet running `r.run()`: the "subclass with `_run`" pattern.
@@ -214,7 +252,7 @@ impl<T: 'static> Greenlet<T> {
         Greenlet::new(move || r.run())
     }
 
-    /// Sets the name (shown in reports, the monitor, and the stack-overflow message).
+    /// Sets the name (shown in reports and by `Debug`).
     ///
     /// # Examples
     ///
@@ -228,10 +266,10 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn set_name(&self, name: impl Into<String>) {
-        *self.inner.name.borrow_mut() = name.into();
+        self.inner.extra().name = Some(name.into());
     }
 
-    /// Sets the stack size of the greenlet (before it starts).
+    /// Sets the stack size of the greenlet; it applies if the greenlet has not started yet.
     ///
     /// # Examples
     ///
@@ -246,7 +284,9 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn set_stack_size(&self, bytes: usize) {
-        self.inner.stack_size.set(Some(bytes));
+        if let Some(raw) = &*self.inner.raw.borrow() {
+            raw.set_stack_size(bytes);
+        }
     }
 
     /// The name: `Greenlet-N` unless set.
@@ -255,7 +295,13 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn name(&self) -> String {
-        self.inner.name.borrow().clone()
+        let named = self
+            .inner
+            .extra
+            .borrow()
+            .as_ref()
+            .and_then(|e| e.name.clone());
+        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.number))
     }
 
     /// Schedules the greenlet to run (once the running greenlet waits). No-op if already
@@ -269,6 +315,7 @@ impl<T: 'static> Greenlet<T> {
             return;
         }
         self.inner.life.set(Life::Scheduled);
+        *self.inner.keepalive.borrow_mut() = Some(self.inner.clone());
         self.launch();
     }
 
@@ -292,45 +339,36 @@ impl<T: 'static> Greenlet<T> {
             return;
         }
         self.inner.life.set(Life::Scheduled);
+        *self.inner.keepalive.borrow_mut() = Some(self.inner.clone());
         let me = self.clone();
         let id = get_hub().add_timer(
             Instant::now() + d,
             true,
             Action::Call(Box::new(move || {
-                me.inner.start_timer.set(None);
+                me.inner.extra().start_timer = None;
                 if me.inner.life.get() == Life::Scheduled {
                     me.launch();
                 }
             })),
         );
-        self.inner.start_timer.set(Some(id));
+        self.inner.extra().start_timer = Some(id);
     }
 
-    /// Creates the raw greenlet and queues it in the hub.
+    /// Queues the raw greenlet in the hub.
     fn launch(&self) {
-        let hub = get_hub();
-        let me = self.clone();
-        let mut b = RawGreenlet::builder()
-            .parent(&hub.greenlet())
-            .name(self.name());
-        if let Some(s) = self.inner.stack_size.get() {
-            b = b.stack_size(s);
+        let raw = self.inner.raw.borrow().clone();
+        if let Some(raw) = raw {
+            get_hub().schedule(raw, Message::Value(Value::empty()));
         }
-        let raw = b.build(move |_: Value| me.body());
-        *self.inner.raw.borrow_mut() = Some(raw.clone());
-        hub.schedule(raw, Message::Value(Value::empty()));
     }
 
     /// What runs in the raw greenlet.
-    fn body(self) {
+    fn body(self, f: impl FnOnce() -> T) {
+        drop(self.inner.keepalive.borrow_mut().take());
         if self.inner.life.get() == Life::Dead {
             return; // killed before it ran
         }
         self.inner.life.set(Life::Running);
-        self.inner.started.set(true);
-        let Some(f) = self.inner.run.take() else {
-            return;
-        };
         let r = {
             let _capture = CaptureGuard::new();
             panic::catch_unwind(AssertUnwindSafe(f))
@@ -355,19 +393,25 @@ impl<T: 'static> Greenlet<T> {
     fn finish(&self, outcome: Result<T, GreenletError>) {
         *self.inner.result.borrow_mut() = Some(outcome);
         self.inner.life.set(Life::Dead);
-        drop(self.inner.run.take());
+        let keep = self.inner.keepalive.borrow_mut().take();
         let raw = self.inner.raw.borrow_mut().take();
-        drop(raw);
+        if let Some(raw) = raw {
+            if !raw.is_started() {
+                // Killed before it ran: drop its function now (it never will).
+                raw.discard();
+            }
+        }
         self.inner.waiters.notify_all();
-        if !self.inner.links.borrow().is_empty() {
+        if self.inner.has_links() {
             let me = self.clone();
             get_hub().run_callback(move || me.fire_links());
         }
+        drop(keep);
     }
 
     /// Runs the links, in registration order (in the hub).
     fn fire_links(&self) {
-        let links = std::mem::take(&mut *self.inner.links.borrow_mut());
+        let links = std::mem::take(&mut self.inner.extra().links);
         let ok = self.successful();
         for l in links {
             let fire = match l.kind {
@@ -563,15 +607,14 @@ impl<T: 'static> Greenlet<T> {
             || matches!(&*self.inner.result.borrow(), Some(Err(e)) if e.is_killed())
     }
 
-    /// Whether it has been started (scheduled or running), and not yet died: gevent's
-    /// `started`, true from `start` until death.
+    /// Whether it has been started (scheduled or running) and has not died yet: gevent's
+    /// `started` (`bool(greenlet)`), false again once it is dead.
     ///
     /// # Switches
     ///
     /// Never.
     pub fn started(&self) -> bool {
         matches!(self.inner.life.get(), Life::Scheduled | Life::Running)
-            || (self.inner.life.get() == Life::Dead && self.inner.started.get())
     }
 
     /// Whether it is dead. (gevent's `dead` is also true for a greenlet that was never
@@ -614,7 +657,13 @@ impl<T: 'static> Greenlet<T> {
         match self.inner.life.get() {
             Life::Dead => return,
             Life::Unstarted | Life::Scheduled => {
-                if let Some(t) = self.inner.start_timer.take() {
+                let timer = self
+                    .inner
+                    .extra
+                    .borrow_mut()
+                    .as_mut()
+                    .and_then(|e| e.start_timer.take());
+                if let Some(t) = timer {
                     get_hub().cancel_timer(t);
                 }
                 self.finish(Err(GreenletError::killed()));
@@ -690,14 +739,18 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn unlink(&self, id: LinkId) {
-        self.inner.links.borrow_mut().retain(|l| l.id != id);
+        self.inner.extra().links.retain(|l| l.id != id);
     }
 
     fn add_link(&self, kind: LinkKind, f: Box<dyn FnOnce(&Greenlet<T>)>) -> LinkId {
-        let id = LinkId(self.inner.next_link.get());
-        self.inner.next_link.set(id.0 + 1);
-        let first = self.inner.links.borrow().is_empty();
-        self.inner.links.borrow_mut().push(Link { id, kind, f });
+        let first = !self.inner.has_links();
+        let id = {
+            let mut e = self.inner.extra();
+            let id = LinkId(e.next_link);
+            e.next_link += 1;
+            e.links.push(Link { id, kind, f });
+            id
+        };
         if self.ready() && first {
             let me = self.clone();
             get_hub().run_callback(move || me.fire_links());

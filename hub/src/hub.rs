@@ -203,6 +203,14 @@ impl Hub {
         self.0.greenlet()
     }
 
+    /// Switches the running greenlet to the hub (it must have arranged to be woken).
+    #[inline]
+    pub(crate) fn switch_to_hub(&self) -> Message {
+        let g = self.0.greenlet.borrow();
+        let g = g.as_ref().expect("the hub greenlet is set at creation");
+        g.switch_message(Message::Value(Value::empty()))
+    }
+
     /// Queues `g` to be switched into with `m` (at the back of the ready queue).
     pub(crate) fn schedule(&self, g: RawGreenlet, m: Message) {
         self.0.ready.borrow_mut().push_back((g, m));

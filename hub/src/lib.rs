@@ -105,9 +105,7 @@ pub fn sleep_unref(d: Duration) {
 
 fn sleep_inner(d: Duration, refd: bool) {
     if d.is_zero() {
-        park(|u| {
-            u.wake(greenlet::Value::empty());
-        });
+        park::yield_now();
         return;
     }
     let hub = get_hub();

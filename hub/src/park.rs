@@ -11,9 +11,7 @@
 //! wait, nor resumed at a later, unrelated wait by a stale waker.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
 use std::panic;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use greenlet::{Greenlet as RawGreenlet, Message, Value};
@@ -24,22 +22,8 @@ use crate::timer::Action;
 /// A panic payload, as `catch_unwind` returns them.
 pub type Panic = Box<dyn Any + Send + 'static>;
 
-/// Per-greenlet parking state, kept as a greenlet-local value.
-#[derive(Default)]
-pub(crate) struct ParkState {
-    /// Counts parks: an `Unparker` is valid only for the park it was made for.
-    gen: Cell<u64>,
-    /// Whether the greenlet is in a park that nobody has ended yet.
-    parked: Cell<bool>,
-    /// A payload to raise at the greenlet's next park (a kill that arrived while it was not
-    /// parked).
-    pending: RefCell<Option<Panic>>,
-}
-
-/// The parking state of `g`.
-pub(crate) fn park_state(g: &RawGreenlet) -> Rc<ParkState> {
-    g.local(ParkState::default)
-}
+/// Which park of its greenlet an [`Unparker`] is for.
+type Generation = u64;
 
 /// Ends one park of one greenlet: wakes it with a value, or raises a panic in it.
 ///
@@ -64,10 +48,8 @@ pub(crate) fn park_state(g: &RawGreenlet) -> Rc<ParkState> {
 pub struct Unparker {
     /// The parked greenlet (a counted handle: keeps it alive while it waits).
     g: RawGreenlet,
-    /// Its parking state.
-    st: Rc<ParkState>,
     /// Which park this is.
-    gen: u64,
+    gen: Generation,
 }
 
 impl Unparker {
@@ -97,7 +79,8 @@ impl Unparker {
     ///
     /// Never.
     pub fn is_waiting(&self) -> bool {
-        self.st.gen.get() == self.gen && self.st.parked.get()
+        let w = self.g.wait_state();
+        w.generation.get() == self.gen && w.parked.get()
     }
 
     /// The parked greenlet.
@@ -113,7 +96,7 @@ impl Unparker {
         if !self.is_waiting() {
             return false;
         }
-        self.st.parked.set(false);
+        self.g.wait_state().parked.set(false);
         get_hub().schedule(self.g.clone(), m);
         true
     }
@@ -129,12 +112,12 @@ impl std::fmt::Debug for Unparker {
 }
 
 /// Ends a park on scope exit, also when it unwinds.
-struct EndPark<'a>(&'a ParkState);
+struct EndPark<'a>(&'a greenlet::WaitState);
 
 impl Drop for EndPark<'_> {
     fn drop(&mut self) {
         self.0.parked.set(false);
-        self.0.gen.set(self.0.gen.get() + 1);
+        self.0.generation.set(self.0.generation.get() + 1);
     }
 }
 
@@ -181,21 +164,18 @@ pub fn park(register: impl FnOnce(Unparker)) -> Value {
     if cur.is_hub() {
         panic!("{WAIT_IN_HUB}");
     }
-    let st = park_state(&cur);
-    if let Some(p) = st.pending.borrow_mut().take() {
+    let st = cur.wait_state();
+    if let Some(p) = st.pending.take() {
         panic::resume_unwind(p);
     }
     st.parked.set(true);
-    let gen = st.gen.get();
-    let end = EndPark(&st);
+    let gen = st.generation.get();
+    let end = EndPark(st);
     register(Unparker {
         g: cur.to_greenlet(),
-        st: st.clone(),
         gen,
     });
-    let m = hub
-        .greenlet()
-        .switch_message(Message::Value(Value::empty()));
+    let m = hub.switch_to_hub();
     drop(end);
     match m {
         Message::Value(v) => v,
@@ -310,11 +290,31 @@ impl Drop for CancelTimer<'_> {
 ///
 /// Never.
 pub fn throw_into(g: &RawGreenlet, payload: Panic) {
-    let st = park_state(g);
+    let st = g.wait_state();
     if st.parked.get() {
         st.parked.set(false);
         get_hub().schedule(g.clone(), Message::Throw(payload));
     } else {
-        *st.pending.borrow_mut() = Some(payload);
+        st.pending.set(Some(payload));
+    }
+}
+
+/// Yields: queues the running greenlet at the back of the ready queue and lets the others
+/// run (`sleep(Duration::ZERO)`). A kill pending for it is raised here.
+pub(crate) fn yield_now() {
+    let hub = get_hub();
+    let cur = greenlet::getcurrent();
+    if cur.is_hub() {
+        panic!("{WAIT_IN_HUB}");
+    }
+    let st = cur.wait_state();
+    if let Some(p) = st.pending.take() {
+        panic::resume_unwind(p);
+    }
+    hub.schedule(cur.to_greenlet(), Message::Value(Value::empty()));
+    match hub.switch_to_hub() {
+        Message::Value(_) => {}
+        Message::Throw(p) => panic::resume_unwind(p),
+        Message::Failed(b) => panic!("{}", b.1),
     }
 }

@@ -99,8 +99,8 @@ impl<W: Waitable + ?Sized> Waitable for Rc<W> {
 pub struct WaiterSet {
     /// The next key.
     next: Cell<u64>,
-    /// Registrations in order.
-    list: RefCell<VecDeque<(u64, Notify)>>,
+    /// Registrations in order (removal from the front is rare: `notify_all` takes them all).
+    list: RefCell<Vec<(u64, Notify)>>,
 }
 
 impl WaiterSet {
@@ -121,7 +121,7 @@ impl WaiterSet {
     pub fn add(&self, notify: Notify) -> WaiterKey {
         let k = self.next.get();
         self.next.set(k + 1);
-        self.list.borrow_mut().push_back((k, notify));
+        self.list.borrow_mut().push((k, notify));
         WaiterKey(k)
     }
 
@@ -155,7 +155,14 @@ impl WaiterSet {
     ///
     /// Never.
     pub fn notify_one(&self) -> bool {
-        let first = self.list.borrow_mut().pop_front();
+        let first = {
+            let mut l = self.list.borrow_mut();
+            if l.is_empty() {
+                None
+            } else {
+                Some(l.remove(0))
+            }
+        };
         match first {
             Some((_, n)) => {
                 n();
