@@ -2,7 +2,7 @@
 //! and the panic hook that lets the hub report a greenlet's panic exactly once.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::panic::{self, PanicHookInfo};
 use std::sync::{Arc, Once};
@@ -228,28 +228,26 @@ impl fmt::Display for LoopExit {
 impl std::error::Error for LoopExit {}
 
 thread_local! {
-    /// Nesting depth of gevent greenlet bodies running on this thread (their panics are
-    /// reported by the hub, not by the default hook).
-    static CAPTURE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Whether this thread has a hub (set when it is created), so that the hook looks at the
+    /// running greenlet only on such threads.
+    static HUB_THREAD: Cell<bool> = const { Cell::new(false) };
     /// The last panic the hook captured on this thread.
     static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Marks the running code as a greenlet body whose panics the hub reports; the hook keeps
-/// their text instead of printing it.
-pub(crate) struct CaptureGuard;
-
-impl CaptureGuard {
-    pub(crate) fn new() -> CaptureGuard {
-        CAPTURE.with(|c| c.set(c.get() + 1));
-        CaptureGuard
+/// Whether the hub reports a panic raised here: in the hub itself (a callback, a timer, a
+/// rawlink) or in a greenlet it runs (`spawn`, `spawn_raw`: their parent is the hub). A panic
+/// in the main greenlet, or in a raw greenlet of the user's, is not the hub's to report.
+///
+/// This looks at the running greenlet, not at a per-thread count of running bodies: greenlets
+/// suspend, so such a count is above zero whenever any greenlet waits, and would swallow the
+/// panics of the main greenlet too.
+fn reported_by_hub() -> bool {
+    if !HUB_THREAD.try_with(Cell::get).unwrap_or(false) {
+        return false;
     }
-}
-
-impl Drop for CaptureGuard {
-    fn drop(&mut self) {
-        CAPTURE.with(|c| c.set(c.get() - 1));
-    }
+    let cur = greenlet::getcurrent();
+    cur.is_hub() || cur.parent().is_some_and(|p| p.is_hub())
 }
 
 /// The text the hook captured for the last panic on this thread.
@@ -257,16 +255,17 @@ pub(crate) fn take_hook_message() -> Option<String> {
     LAST.try_with(|l| l.borrow_mut().take()).ok().flatten()
 }
 
-/// Installs (once per process) a panic hook that, inside gevent greenlet bodies, records
-/// `panicked at <location>: <message>` for the hub to report once, and otherwise defers to
-/// the hook that was there before.
+/// Installs (once per process) a panic hook that, for panics the hub reports (see
+/// `reported_by_hub`), records `panicked at <location>: <message>` for the hub to report once,
+/// and otherwise defers to the hook that was there before. Called when a thread creates its
+/// hub.
 pub(crate) fn install_panic_hook() {
+    let _ = HUB_THREAD.try_with(|h| h.set(true));
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let prev = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
-            let capturing = CAPTURE.try_with(|c| c.get() > 0).unwrap_or(false);
-            if !capturing {
+            if !reported_by_hub() {
                 return prev(info);
             }
             let msg = panic_text(info.payload());

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, Value};
 
-use crate::error::{CaptureGuard, GreenletError};
+use crate::error::GreenletError;
 use crate::hub::{get_hub, ErrorReport};
 use crate::park::throw_into;
 use crate::timer::{Action, TimerId};
@@ -369,10 +369,7 @@ impl<T: 'static> Greenlet<T> {
             return; // killed before it ran
         }
         self.inner.life.set(Life::Running);
-        let r = {
-            let _capture = CaptureGuard::new();
-            panic::catch_unwind(AssertUnwindSafe(f))
-        };
+        let r = panic::catch_unwind(AssertUnwindSafe(f));
         let outcome = match r {
             Ok(v) => Ok(v),
             Err(p) if p.is::<GreenletExit>() => Err(GreenletError::killed()),
@@ -848,10 +845,7 @@ pub fn spawn_raw(f: impl FnOnce() + 'static) -> RawGreenlet {
     let hub = get_hub();
     let raw = RawGreenlet::builder()
         .parent(&hub.greenlet())
-        .build(move |_: Value| {
-            let _capture = CaptureGuard::new();
-            f()
-        });
+        .build(move |_: Value| f());
     hub.schedule(raw.clone(), Message::Value(Value::empty()));
     raw
 }
