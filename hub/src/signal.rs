@@ -30,8 +30,9 @@ struct Signals {
     read: IoSource<OwnedFd>,
     /// Callbacks by signal number, with their handle ids.
     handlers: RefCell<HashMap<i32, Vec<(u64, Rc<dyn Fn()>)>>>,
-    /// Registrations with the process-wide registry, by handle id.
-    ids: RefCell<HashMap<u64, SigId>>,
+    /// Registrations with the process-wide registry, one per signal number that has
+    /// callbacks (one byte per signal, however many callbacks it has).
+    ids: RefCell<HashMap<i32, SigId>>,
     /// The next handle id.
     next: std::cell::Cell<u64>,
 }
@@ -74,10 +75,17 @@ impl SignalHandle {
         let Some(s) = SIGNALS.try_with(|s| s.borrow().clone()).ok().flatten() else {
             return;
         };
-        if let Some(v) = s.handlers.borrow_mut().get_mut(&self.signum) {
-            v.retain(|(id, _)| *id != self.id);
+        let last = match s.handlers.borrow_mut().get_mut(&self.signum) {
+            Some(v) => {
+                v.retain(|(id, _)| *id != self.id);
+                v.is_empty()
+            }
+            None => true,
+        };
+        if !last {
+            return;
         }
-        let sid = s.ids.borrow_mut().remove(&self.id);
+        let sid = s.ids.borrow_mut().remove(&self.signum);
         if let Some(sid) = sid {
             signal_hook_registry::unregister(sid);
         }
@@ -96,8 +104,9 @@ impl Drop for SignalHandle {
 ///
 /// # Errors
 ///
-/// If the signal cannot be handled (`SIGKILL`, `SIGSTOP`, or a bad number), or the pipe cannot
-/// be created.
+/// `InvalidInput` if the signal cannot be handled (`SIGKILL`, `SIGSTOP`), must not be
+/// (`SIGILL`, `SIGFPE`, `SIGSEGV`), or is not a signal number; the error of the pipe's or the
+/// registration's system call otherwise.
 ///
 /// # Examples
 ///
@@ -117,20 +126,30 @@ impl Drop for SignalHandle {
 ///
 /// Never.
 pub fn signal_handler(signum: i32, f: impl Fn() + 'static) -> io::Result<SignalHandle> {
+    if signal_hook_registry::FORBIDDEN.contains(&signum) {
+        // SIGKILL and SIGSTOP cannot be handled; SIGILL, SIGFPE and SIGSEGV must not be.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("signal {signum} cannot be handled"),
+        ));
+    }
     let s = signals()?;
     let id = s.next.get();
     s.next.set(id + 1);
     let fd = s.write.as_raw_fd();
     let byte = u8::try_from(signum).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: the action only calls write(2), which is async-signal-safe, on a non-blocking
-    // pipe that stays open for the process's life (the thread's `Signals` is never dropped
-    // before the registration is removed, and the fd is leaked if the thread exits first).
-    let sid = unsafe {
-        signal_hook_registry::register(signum, move || {
-            libc::write(fd, (&byte as *const u8).cast(), 1);
-        })
-    }?;
-    s.ids.borrow_mut().insert(id, sid);
+    if !s.ids.borrow().contains_key(&signum) {
+        // SAFETY: the action only calls write(2), which is async-signal-safe, on a
+        // non-blocking pipe that stays open for the process's life (the thread's `Signals` is
+        // never dropped before the registration is removed, and the fd is leaked if the
+        // thread exits first).
+        let sid = unsafe {
+            signal_hook_registry::register(signum, move || {
+                libc::write(fd, (&byte as *const u8).cast(), 1);
+            })
+        }?;
+        s.ids.borrow_mut().insert(signum, sid);
+    }
     s.handlers
         .borrow_mut()
         .entry(signum)
