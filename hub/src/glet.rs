@@ -406,11 +406,22 @@ impl<T: 'static> Greenlet<T> {
         drop(keep);
     }
 
-    /// Runs the links, in registration order (in the hub).
+    /// Runs the links, in registration order (in the hub), as gevent's `_notify_links` does:
+    /// a rawlink runs here; a link runs in a new greenlet, and the links after it fire once
+    /// that greenlet has run until its first wait (gevent switches into it at once). Links are
+    /// taken from the list one at a time, so a link can unlink later ones before they fire.
     fn fire_links(&self) {
-        let links = std::mem::take(&mut self.inner.extra().links);
         let ok = self.successful();
-        for l in links {
+        loop {
+            let next = {
+                let mut e = self.inner.extra();
+                if e.links.is_empty() {
+                    None
+                } else {
+                    Some(e.links.remove(0))
+                }
+            };
+            let Some(l) = next else { return };
             let fire = match l.kind {
                 LinkKind::Any | LinkKind::Raw => true,
                 LinkKind::Value => ok,
@@ -429,9 +440,14 @@ impl<T: 'static> Greenlet<T> {
                             .unwrap_or_else(|| crate::error::panic_text(&*p)),
                     });
                 }
-            } else {
-                spawn(move || f(&me));
+                continue;
             }
+            spawn(move || f(&me));
+            // Queued behind the link's greenlet: goes on with the next links in the hub once
+            // it has run.
+            let me = self.clone();
+            spawn_raw(move || get_hub().run_callback(move || me.fire_links()));
+            return;
         }
     }
 
