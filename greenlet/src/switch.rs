@@ -567,11 +567,23 @@ fn trampoline(first: Rc<Inner>, msg: Message) -> Message {
             target = next;
             continue;
         }
+        let mut from = target;
+        let mut next = next;
+        if next.kind == Kind::Hub && !ORPHANS_PENDING.with(Cell::get) {
+            // The other hot path: a greenlet waits; ask the scheduler what runs next.
+            let (g, m) = run_scheduler(&next, take_msg(), main);
+            put_msg(m);
+            from = mem::replace(&mut next, g);
+            if is_runnable(&next) {
+                target = next;
+                continue;
+            }
+        }
         if next.kind == Kind::Main && !ORPHANS_PENDING.with(Cell::get) {
             return take_msg();
         }
         let m = take_msg();
-        target = match route(next, m, Some(target), main) {
+        target = match route(next, m, Some(from), main) {
             Ok(t) => t,
             Err(m) => return m,
         };
@@ -645,6 +657,7 @@ fn route(
 }
 
 /// Asks the scheduler what runs next, with `CURRENT` set to the hub meanwhile.
+#[inline]
 fn run_scheduler(hub: &Rc<Inner>, msg: Message, main: NonNull<Inner>) -> (Rc<Inner>, Message) {
     let Some(sched) = SCHED.with(Cell::get) else {
         unreachable!("a hub greenlet exists only with its scheduler")
