@@ -191,12 +191,7 @@ fn kill_case(start: Start, block: bool, killall: bool) {
 /// The whole kill matrix: every start state, blocking or not, `kill` or `killall`.
 #[test]
 fn kill_matrix() {
-    for start in [
-        Start::Never,
-        Start::Now,
-        Start::Later,
-        Start::Running,
-    ] {
+    for start in [Start::Never, Start::Now, Start::Later, Start::Running] {
         for block in [true, false] {
             for killall in [false, true] {
                 kill_case(start, block, killall);
