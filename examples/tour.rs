@@ -8,6 +8,24 @@
 //! Run it with `cargo run --release --example tour`, or `cargo run --example tour -- WORD` for
 //! the sections whose title contains `WORD`.
 
+#[path = "gevent_functions.rs"]
+mod gevent_functions;
+#[path = "gevent_lifecycle.rs"]
+mod gevent_lifecycle;
+#[path = "gevent_signal_shutdown.rs"]
+mod gevent_signal_shutdown;
+#[path = "gevent_sleep_ref.rs"]
+mod gevent_sleep_ref;
+#[path = "gevent_spawn_args.rs"]
+mod gevent_spawn_args;
+#[path = "gevent_spawn_later.rs"]
+mod gevent_spawn_later;
+#[path = "gevent_states.rs"]
+mod gevent_states;
+#[path = "gevent_subclass.rs"]
+mod gevent_subclass;
+#[path = "gevent_sync_async.rs"]
+mod gevent_sync_async;
 #[path = "greenlet_args.rs"]
 mod greenlet_args;
 #[path = "greenlet_parent.rs"]
@@ -63,6 +81,52 @@ const SECTIONS: &[Section] = &[
         title: "Raw greenlets: killing with GreenletExit, throwing, dropping",
         example: "greenlet_throw",
         run: greenlet_throw::main,
+    },
+    // The hub: scheduled greenlets (crate `gevent-hub`, `gevent::spawn` and friends).
+    Section {
+        title: "The hub: spawn with arguments and closures, then joinall",
+        example: "gevent_spawn_args",
+        run: gevent_spawn_args::main,
+    },
+    Section {
+        title: "The hub: synchronous and asynchronous execution",
+        example: "gevent_sync_async",
+        run: gevent_sync_async::main,
+    },
+    Section {
+        title: "The hub: greenlet states (the winner and the loser)",
+        example: "gevent_states",
+        run: gevent_states::main,
+    },
+    Section {
+        title: "The hub: a greenlet type of one's own (gevent::Run)",
+        example: "gevent_subclass",
+        run: gevent_subclass::main,
+    },
+    Section {
+        title: "The hub: spawn_later and start_later",
+        example: "gevent_spawn_later",
+        run: gevent_spawn_later::main,
+    },
+    Section {
+        title: "The hub: a Greenlet's life, its links, and kill",
+        example: "gevent_lifecycle",
+        run: gevent_lifecycle::main,
+    },
+    Section {
+        title: "The hub: spawn_raw, getcurrent, wait, kill, killall",
+        example: "gevent_functions",
+        run: gevent_functions::main,
+    },
+    Section {
+        title: "The hub: sleep(0) yields, sleep with ref=False",
+        example: "gevent_sleep_ref",
+        run: gevent_sleep_ref::main,
+    },
+    Section {
+        title: "The hub: shutting down on SIGQUIT",
+        example: "gevent_signal_shutdown",
+        run: gevent_signal_shutdown::main,
     },
 ];
 

@@ -103,6 +103,121 @@ worker 3: cleaning up
 main: done
 ",
     ),
+    (
+        "gevent_spawn_args",
+        "Hello
+I live!
+thread3 returned 3
+setter got 4 and 6
+getter got a1 and b1
+setter2 got [1, 2, 3]
+",
+    ),
+    (
+        "gevent_sync_async",
+        "Synchronous:
+Task 0 done
+Task 1 done
+Task 2 done
+Task 3 done
+Task 4 done
+Task 5 done
+Task 6 done
+Task 7 done
+Task 8 done
+Task 9 done
+Asynchronous:
+Task 0 done
+Task 3 done
+Task 6 done
+Task 9 done
+Task 2 done
+Task 5 done
+Task 8 done
+Task 1 done
+Task 4 done
+Task 7 done
+the greenlets took less time than the loop: true
+",
+    ),
+    (
+        "gevent_states",
+        "winner.started: true
+loser.started: true
+winner.value: Some(\"You win!\")
+loser.value: None
+winner.ready: true
+loser.ready: true
+winner.successful: true
+loser.successful: false
+loser.exception: greenlet panicked: You fail at failing.
+",
+    ),
+    (
+        "gevent_subclass",
+        "I'm task 0 and want to say: just 0 test
+I'm task 1 and want to say: just 1 test
+I'm from subclass of Greenlet and want to say: just 2 test
+Task 0 done.
+Task 1 done.
+I'm from subclass of Greenlet and done!
+Tasks done!
+",
+    ),
+    (
+        "gevent_spawn_later",
+        "before waiting: later.started=true later.ready=false
+spawn started (at least 0 ms later: true)
+start_later(20 ms) started (at least 20 ms later: true)
+spawn_later(40 ms) started (at least 40 ms later: true)
+after joinall: later.ready=true never.ready=true never.successful=true
+",
+    ),
+    (
+        "gevent_lifecycle",
+        "created: started=false dead=false ready=false successful=false value=None exception=none
+started: started=true dead=false ready=false successful=false value=None exception=none
+job.get() = Ok(9)
+link_value: the job returned Some(9)
+finished: started=false dead=true ready=true successful=true value=Some(9) exception=none
+link_exception: the job failed with \"target0 failed\"
+failed: started=false dead=true ready=true successful=false value=None exception=greenlet panicked: target0 failed
+long job running: started=true dead=false ready=false successful=false value=None exception=none
+long job: cleaning up (its Drops run when it is killed)
+long job killed: started=false dead=true ready=true successful=true value=None exception=none
+long.get() = greenlet was killed
+",
+    ),
+    (
+        "gevent_functions",
+        "main is the main greenlet: true
+inside spawn: main greenlet? false, hub? false
+spawn_raw: runs, keeps no result
+wait: 2 done; raw greenlet dead: true
+wait with a 1 ms timeout on spawn_later(20 ms): []
+joinall: Ok(\"spawned\") Ok(\"later\")
+worker 1: cleaning up
+after kill: worker 1 dead: true
+worker 2: cleaning up
+worker 3: cleaning up
+after killall: all dead: true
+hub joined: true
+",
+    ),
+    (
+        "gevent_sleep_ref",
+        "1A 2A 1B 2B
+work done after 20 ms
+gevent.wait() returned true: work dead=true, background sleeper dead=false
+",
+    ),
+    (
+        "gevent_signal_shutdown",
+        "waiting for run_forever (send SIGQUIT to stop it)
+got SIGQUIT: killing run_forever
+run_forever ended: killed=true
+",
+    ),
 ];
 
 /// The expected output of example `name`.
@@ -141,6 +256,57 @@ fn greenlet_ping_pong() {
 #[test]
 fn greenlet_throw() {
     assert_eq!(run("greenlet_throw", &[]), expected("greenlet_throw"));
+}
+
+#[test]
+fn gevent_spawn_args() {
+    assert_eq!(run("gevent_spawn_args", &[]), expected("gevent_spawn_args"));
+}
+
+#[test]
+fn gevent_sync_async() {
+    assert_eq!(run("gevent_sync_async", &[]), expected("gevent_sync_async"));
+}
+
+#[test]
+fn gevent_states() {
+    assert_eq!(run("gevent_states", &[]), expected("gevent_states"));
+}
+
+#[test]
+fn gevent_subclass() {
+    assert_eq!(run("gevent_subclass", &[]), expected("gevent_subclass"));
+}
+
+#[test]
+fn gevent_spawn_later() {
+    assert_eq!(
+        run("gevent_spawn_later", &[]),
+        expected("gevent_spawn_later")
+    );
+}
+
+#[test]
+fn gevent_lifecycle() {
+    assert_eq!(run("gevent_lifecycle", &[]), expected("gevent_lifecycle"));
+}
+
+#[test]
+fn gevent_functions() {
+    assert_eq!(run("gevent_functions", &[]), expected("gevent_functions"));
+}
+
+#[test]
+fn gevent_sleep_ref() {
+    assert_eq!(run("gevent_sleep_ref", &[]), expected("gevent_sleep_ref"));
+}
+
+#[test]
+fn gevent_signal_shutdown() {
+    assert_eq!(
+        run("gevent_signal_shutdown", &[]),
+        expected("gevent_signal_shutdown")
+    );
 }
 
 /// The tour prints every section: its title, the example to run for it, then exactly that
