@@ -5,8 +5,10 @@
 //! `cargo bench --bench micro -- [scale]` (scale 1.0 = the peers' sizes; `--bench` from cargo
 //! is ignored).
 
+use std::cell::RefCell;
 use std::hint::black_box;
-use std::time::Instant;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use gevent::greenlet::{getcurrent, Greenlet, Value};
 
@@ -54,10 +56,94 @@ fn raw_spawn_join(n: u64) {
     }
 }
 
+/// `sleep(0)` ping-pong between two scheduled greenlets: `n` yields in all.
+fn yield2(n: u64) {
+    let gs: Vec<_> = (0..2)
+        .map(|_| {
+            gevent::spawn(move || {
+                for _ in 0..n / 2 {
+                    gevent::sleep(Duration::ZERO);
+                }
+            })
+        })
+        .collect();
+    gevent::joinall(&gs);
+}
+
+/// 1000 greenlets round-robin on `sleep(0)`: `n` yields in all.
+fn yield1000(n: u64) {
+    let gs: Vec<_> = (0..1000)
+        .map(|_| {
+            gevent::spawn(move || {
+                for _ in 0..n / 1000 {
+                    gevent::sleep(Duration::ZERO);
+                }
+            })
+        })
+        .collect();
+    gevent::joinall(&gs);
+}
+
+/// Spawn `n` trivial greenlets, then join them all.
+fn spawn_join(n: u64) {
+    let gs: Vec<_> = (0..n).map(|_| gevent::spawn(|| ())).collect();
+    gevent::joinall(&gs);
+}
+
+/// 10 rounds of `n / 10` concurrent 1 ms sleeps.
+fn timers(n: u64) {
+    for _ in 0..10 {
+        let gs: Vec<_> = (0..n / 10)
+            .map(|_| gevent::spawn(|| gevent::sleep(Duration::from_millis(1))))
+            .collect();
+        gevent::joinall(&gs);
+    }
+}
+
+/// This process's resident memory, in bytes.
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// Resident memory per greenlet for `n` greenlets parked at once (each in a plain `park`,
+/// its `Unparker` kept in a `Vec`, as an `Event`'s waiter list would keep it).
+fn parked_bytes(n: u64) {
+    let before = rss_bytes();
+    let parked: Rc<RefCell<Vec<gevent::Unparker>>> = Rc::default();
+    let gs: Vec<_> = (0..n)
+        .map(|_| {
+            let p = parked.clone();
+            gevent::spawn(move || {
+                gevent::park(|u| p.borrow_mut().push(u));
+            })
+        })
+        .collect();
+    gevent::sleep(Duration::ZERO);
+    let after = rss_bytes();
+    assert_eq!(parked.borrow().len() as u64, n);
+    out("parked_bytes", (after - before) as f64 / n as f64, "bytes");
+    for u in parked.borrow_mut().drain(..) {
+        u.wake(Value::empty());
+    }
+    gevent::joinall(&gs);
+}
+
 fn main() {
     let n = scale();
     // Warm the stack pool so that the figures measure reuse, as the peers' do.
     raw_spawn_join(1000);
     timed("switch", 10 * n, switch);
     timed("raw_spawn_join", n / 10, raw_spawn_join);
+    timed("yield2", n, yield2);
+    timed("yield1000", n, yield1000);
+    timed("spawn_join", n / 10, spawn_join);
+    timed("timers", n / 10, timers);
+    parked_bytes(n / 50);
 }
