@@ -182,7 +182,7 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
-    #[inline]
+    #[inline(always)]
     pub fn switch<V: 'static>(&self, value: V) -> Value {
         match switch::switch_to(self, Message::Value(Value::new(value))) {
             Message::Value(v) => v,
@@ -383,6 +383,7 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
+    #[inline(always)]
     pub fn switch_message(&self, msg: Message) -> Message {
         switch::switch_to(self, msg)
     }

@@ -150,10 +150,18 @@ pub struct HubInner {
 /// # Switches
 ///
 /// Never.
+#[inline]
 pub fn get_hub() -> Hub {
     if let Some(h) = HUB.with(|h| h.borrow().clone()) {
         return h;
     }
+    create_hub()
+}
+
+/// Creates this thread's hub (the slow path of `get_hub`).
+#[cold]
+#[inline(never)]
+fn create_hub() -> Hub {
     let hub = Hub::create().expect("cannot create the hub's poller");
     HUB.with(|h| *h.borrow_mut() = Some(hub.clone()));
     hub
@@ -204,7 +212,7 @@ impl Hub {
     }
 
     /// Switches the running greenlet to the hub (it must have arranged to be woken).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn switch_to_hub(&self) -> Message {
         let g = self.0.greenlet.borrow();
         let g = g.as_ref().expect("the hub greenlet is set at creation");
@@ -708,15 +716,8 @@ impl Scheduler for HubInner {
     fn schedule(&self, msg: Message) -> (RawGreenlet, Message) {
         self.in_loop.set(true);
         match msg {
-            Message::Value(_) => {}
-            Message::Throw(p) => {
-                // A raw greenlet whose parent is the hub died of a panic.
-                self.report_panic("(raw)".into(), &*p);
-            }
-            Message::Failed(b) => {
-                let (g, e) = *b;
-                self.report_panic(format!("#{}", g.id()), &e.to_string());
-            }
+            Message::Value(v) => drop(v),
+            m => self.incoming(m),
         }
         if !self.callbacks.borrow().is_empty() {
             // Callbacks queued by the greenlet that just switched here run before the next
@@ -757,6 +758,23 @@ impl Scheduler for HubInner {
 }
 
 impl HubInner {
+    /// Handles what a raw greenlet left the hub when it died: its panic, or a start failure.
+    #[cold]
+    #[inline(never)]
+    fn incoming(&self, msg: Message) {
+        match msg {
+            Message::Value(_) => {}
+            Message::Throw(p) => {
+                // A raw greenlet whose parent is the hub died of a panic.
+                self.report_panic("(raw)".into(), &*p);
+            }
+            Message::Failed(b) => {
+                let (g, e) = *b;
+                self.report_panic(format!("#{}", g.id()), &e.to_string());
+            }
+        }
+    }
+
     /// A one-line summary of what the loop holds, for `LoopExit`.
     pub(crate) fn describe(&self) -> String {
         format!(

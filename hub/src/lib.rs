@@ -89,6 +89,7 @@ pub use greenlet::{getcurrent, GreenletExit};
 /// # Kill safety
 ///
 /// The timer is cancelled however the sleep ends.
+#[inline(always)]
 pub fn sleep(d: Duration) {
     sleep_inner(d, true)
 }
@@ -103,6 +104,7 @@ pub fn sleep_unref(d: Duration) {
     sleep_inner(d, false)
 }
 
+#[inline(always)]
 fn sleep_inner(d: Duration, refd: bool) {
     if d.is_zero() {
         park::yield_now();

@@ -158,6 +158,7 @@ pub(crate) const WAIT_IN_HUB: &str = "a waiting call was made inside the hub (in
 ///
 /// If a kill or timeout unwinds out of `park`, the `Unparker` is dead: a later `wake` is
 /// refused. The registration itself is the caller's to remove (use a guard).
+#[inline(always)]
 pub fn park(register: impl FnOnce(Unparker)) -> Value {
     let hub = get_hub();
     let cur = greenlet::getcurrent();
@@ -301,6 +302,7 @@ pub fn throw_into(g: &RawGreenlet, payload: Panic) {
 
 /// Yields: queues the running greenlet at the back of the ready queue and lets the others
 /// run (`sleep(Duration::ZERO)`). A kill pending for it is raised here.
+#[inline(always)]
 pub(crate) fn yield_now() {
     let hub = get_hub();
     let cur = greenlet::getcurrent();
