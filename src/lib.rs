@@ -11,6 +11,11 @@
 //! * Waiting: [`sleep`], [`idle`], [`joinall`], [`joinall_with`], [`wait`], [`iwait`],
 //!   [`kill`], [`killall`], the [`Waitable`] trait.
 //! * The hub: [`get_hub`], [`Hub`], [`RemoteHub`], [`signal_handler`], [`LoopExit`].
+//! * Synchronisation: [`event`] (`Event`, `AsyncResult`), [`lock`] (`Semaphore`,
+//!   `BoundedSemaphore`, `Lock`, `RLock`), [`queue`] (`Queue`, `JoinableQueue`, `PriorityQueue`,
+//!   `LifoQueue`, `Channel`).
+//! * Time limits: [`Timeout`], [`with_timeout`].
+//! * Greenlet-local storage: [`greenlet_local!`], [`local::Local`].
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
 //!
@@ -42,6 +47,25 @@ pub use gevent_hub::{
     JoinAll, KillOptions, LinkId, LoopExit, Panic, RemoteHub, Run, SignalHandle, TimedOut, Timer,
     Unparker, Waitable, WaiterKey, WaiterSet,
 };
+
+#[doc(inline)]
+pub use gevent_event as event;
+#[doc(inline)]
+pub use gevent_lock as lock;
+#[doc(inline)]
+pub use gevent_queue as queue;
+
+#[doc(inline)]
+pub use gevent_timeout::{with_timeout, Timeout, TimeoutWith};
+
+/// Greenlet-local storage (gevent's `gevent.local`).
+pub mod local {
+    #[doc(inline)]
+    pub use gevent_local::{Local, LocalKey};
+}
+
+#[doc(inline)]
+pub use gevent_local::greenlet_local;
 
 /// Waiting on file descriptors (gevent's `gevent.os`).
 pub mod os {
