@@ -113,7 +113,7 @@ fn sleep_inner(d: Duration, refd: bool) {
     let hub = get_hub();
     let Some(deadline) = Instant::now().checked_add(d) else {
         // Longer than the clock can express: wait for a kill.
-        park(|u| std::mem::forget(u));
+        park(std::mem::forget);
         return;
     };
     let timer = std::cell::Cell::new(None);
