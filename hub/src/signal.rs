@@ -22,6 +22,9 @@ thread_local! {
     static SIGNALS: RefCell<Option<Rc<Signals>>> = const { RefCell::new(None) };
 }
 
+/// A registered callback and its handle id.
+type Handler = (u64, Rc<dyn Fn()>);
+
 /// The per-thread signal machinery.
 struct Signals {
     /// The write end (the signal handler writes the signal number here).
@@ -29,7 +32,7 @@ struct Signals {
     /// The read end, registered with the hub.
     read: IoSource<OwnedFd>,
     /// Callbacks by signal number, with their handle ids.
-    handlers: RefCell<HashMap<i32, Vec<(u64, Rc<dyn Fn()>)>>>,
+    handlers: RefCell<HashMap<i32, Vec<Handler>>>,
     /// Registrations with the process-wide registry, one per signal number that has
     /// callbacks (one byte per signal, however many callbacks it has).
     ids: RefCell<HashMap<i32, SigId>>,
