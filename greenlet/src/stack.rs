@@ -160,11 +160,7 @@ pub(crate) fn acquire(size: usize) -> Result<GStack, StackError> {
         c.set((v + 1) % 15);
         (v + 1) * 256
     });
-    let colour = if size >= 64 * 1024 && std::env::var_os("NOCOLOUR").is_none() {
-        colour
-    } else {
-        0
-    };
+    let colour = if size >= 64 * 1024 { colour } else { 0 };
     Ok(GStack { inner, colour })
 }
 
@@ -277,10 +273,11 @@ impl fmt::Display for StackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "cannot map a {} byte greenlet stack ({}); each greenlet stack is two kernel \
-             mappings and vm.max_map_count limits them (about 32,000 stacks with the default \
-             65530): raise it with `sysctl -w vm.max_map_count=1048576` (as root), or keep \
-             fewer greenlets alive at once",
+            "cannot map a {} byte greenlet stack ({}); usually the process has reached \
+             vm.max_map_count (each greenlet stack is two kernel mappings: about 32,000 stacks \
+             with the default 65530): raise it with `sysctl -w vm.max_map_count=1048576` (as \
+             root), or keep fewer greenlets alive at once; otherwise the address space or \
+             memory is exhausted",
             self.size, self.source
         )
     }

@@ -34,7 +34,8 @@
 //!   while the scheduler runs), so any `Drop` that runs there sees a sane current greenlet.
 //! * A greenlet whose last handle is dropped while it is suspended becomes an *orphan*: it is
 //!   resumed with [`GreenletExit`] thrown in, on the spot if the dropper is the main greenlet
-//!   (or trampoline code), through a `Request::Orphans` round trip if the dropper is another
+//!   (or trampoline code), through a round trip to the trampoline (the mailbox's target left
+//!   empty) if the dropper is another
 //!   greenlet, and at the next turn of the trampoline if the dropper is the hub or the thread
 //!   is unwinding (a greenlet dying of a panic or of `GreenletExit` drops the handles on its
 //!   stack while `std::thread::panicking()` is true; it must not switch then).
