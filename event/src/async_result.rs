@@ -90,6 +90,14 @@ pub struct AlreadySet<R>(
 
 impl<R> AlreadySet<R> {
     /// The rejected result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = gevent_event::AsyncResult::<u8>::new();
+    /// a.set(1);
+    /// assert_eq!(a.try_set_result(Ok(2)).unwrap_err().into_inner().unwrap(), 2);
+    /// ```
     pub fn into_inner(self) -> R {
         self.0
     }

@@ -140,6 +140,14 @@ impl<T: 'static> LocalKey<Cell<T>> {
 
     /// The running greenlet's value.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// gevent_local::greenlet_local! { static N: Cell<u8> = Cell::new(3); }
+    /// assert_eq!(N.get(), 3);
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -152,6 +160,15 @@ impl<T: 'static> LocalKey<Cell<T>> {
 
     /// Takes the running greenlet's value, leaving `T::default()`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// gevent_local::greenlet_local! { static N: Cell<u8> = Cell::new(3); }
+    /// assert_eq!(N.take(), 3);
+    /// assert_eq!(N.get(), 0);
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -163,6 +180,15 @@ impl<T: 'static> LocalKey<Cell<T>> {
     }
 
     /// Replaces the running greenlet's value, returning the old one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// gevent_local::greenlet_local! { static N: Cell<u8> = Cell::new(3); }
+    /// assert_eq!(N.replace(4), 3);
+    /// assert_eq!(N.get(), 4);
+    /// ```
     ///
     /// # Switches
     ///
@@ -218,6 +244,15 @@ impl<T: 'static> LocalKey<RefCell<T>> {
 
     /// Takes the running greenlet's value, leaving `T::default()`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// gevent_local::greenlet_local! { static S: RefCell<String> = RefCell::new("a".into()); }
+    /// assert_eq!(S.take(), "a");
+    /// assert_eq!(S.with_borrow(|s| s.len()), 0);
+    /// ```
+    ///
     /// # Panics
     ///
     /// If the value is borrowed.
@@ -233,6 +268,14 @@ impl<T: 'static> LocalKey<RefCell<T>> {
     }
 
     /// Replaces the running greenlet's value, returning the old one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// gevent_local::greenlet_local! { static S: RefCell<String> = RefCell::new("a".into()); }
+    /// assert_eq!(S.replace("b".into()), "a");
+    /// ```
     ///
     /// # Panics
     ///

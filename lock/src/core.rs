@@ -212,6 +212,13 @@ pub struct OverRelease {
 
 impl OverRelease {
     /// The bound that the release would have exceeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_lock::BoundedSemaphore::new(3);
+    /// assert_eq!(s.try_release().unwrap_err().bound(), 3);
+    /// ```
     pub fn bound(&self) -> usize {
         self.bound
     }

@@ -250,6 +250,14 @@ impl Lock {
 
     /// Whether it is locked.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_lock::Lock::new();
+    /// let _g = l.lock();
+    /// assert!(l.locked());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -258,6 +266,18 @@ impl Lock {
     }
 
     /// How many greenlets wait for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_lock::Lock::new();
+    /// let _g = l.lock();
+    /// let l2 = l.clone();
+    /// let w = gevent_hub::spawn(move || l2.acquire_timeout(std::time::Duration::from_millis(20)));
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// assert_eq!(l.waiter_count(), 1);
+    /// # w.join();
+    /// ```
     ///
     /// # Switches
     ///

@@ -325,6 +325,17 @@ impl RLock {
 
     /// [`lock`](RLock::lock), waiting at most `timeout`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l = gevent_lock::RLock::new();
+    /// let _a = l.lock_timeout(Duration::from_millis(1)).unwrap();
+    /// let l2 = l.clone();
+    /// let other = gevent_hub::spawn(move || l2.lock_timeout(Duration::from_millis(2)).is_some());
+    /// assert!(!other.get().unwrap());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Only if another greenlet holds the lock and `timeout` is not zero.
@@ -340,6 +351,15 @@ impl RLock {
 
     /// Whether some greenlet holds it.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_lock::RLock::new();
+    /// assert!(!l.locked());
+    /// let _g = l.lock();
+    /// assert!(l.locked());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -348,6 +368,16 @@ impl RLock {
     }
 
     /// Whether the running greenlet holds it (gevent's `_is_owned`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_lock::RLock::new();
+    /// let _g = l.lock();
+    /// let l2 = l.clone();
+    /// assert!(l.is_owned());
+    /// assert!(!gevent_hub::spawn(move || l2.is_owned()).get().unwrap());
+    /// ```
     ///
     /// # Switches
     ///
@@ -359,6 +389,14 @@ impl RLock {
 
     /// How many levels the owner holds (0 when free).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_lock::RLock::new();
+    /// let (_a, _b) = (l.lock(), l.lock());
+    /// assert_eq!(l.count(), 2);
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -367,6 +405,12 @@ impl RLock {
     }
 
     /// How many greenlets wait for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(gevent_lock::RLock::new().waiter_count(), 0);
+    /// ```
     ///
     /// # Switches
     ///

@@ -453,6 +453,12 @@ impl BoundedSemaphore {
 
     /// The bound: the initial number of permits.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(gevent_lock::BoundedSemaphore::new(4).bound(), 4);
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.

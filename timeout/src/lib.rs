@@ -28,7 +28,7 @@
 //!
 //! * `start` arms a timer in this thread's hub (created by the first use). When it fires (in
 //!   the hub), the `Timeout` is thrown into its greenlet with
-//!   [`throw_into`](gevent_hub::throw_into): raised at once at the park where it waits, or at
+//!   [`throw_into`]: raised at once at the park where it waits, or at
 //!   its next one if it was already woken by something else. A kill already on its way to the
 //!   greenlet wins over the timeout.
 //! * A `Timeout` is a small value (an id and a duration; `Send`, `Clone`, compared by id):
@@ -294,6 +294,14 @@ impl Timeout {
 
     /// How long after `start` it fires (`None`: never).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = gevent_timeout::Timeout::new(Duration::from_secs(2));
+    /// assert_eq!(t.duration(), Some(Duration::from_secs(2)));
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -456,6 +464,19 @@ impl<E> TimeoutWith<E> {
     }
 
     /// The underlying [`Timeout`] (to `cancel` it from inside the block, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let tw = gevent_timeout::Timeout::with_error(Duration::from_millis(5), "too long");
+    /// let t = tw.timeout().clone();
+    /// let r = tw.run(|| {
+    ///     t.cancel(); // no time limit after all
+    ///     gevent_hub::sleep(Duration::from_millis(10));
+    /// });
+    /// assert_eq!(r, Ok(()));
+    /// ```
     ///
     /// # Switches
     ///
