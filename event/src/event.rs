@@ -220,8 +220,8 @@ impl Event {
     fn wait_opt(&self, timeout: Option<Duration>) -> bool {
         let inner = &*self.inner;
         if inner.flag.get() {
-            if inner.woken.get() > 0 {
-                // Go behind the greenlets this event woke.
+            if inner.woken.get() > 0 && !greenlet::getcurrent().is_hub() {
+                // Go behind the greenlets this event woke (the hub cannot wait: it returns).
                 gevent_hub::sleep(Duration::ZERO);
             }
             return true;

@@ -311,3 +311,20 @@ fn many_timeouts_leave_nothing() {
     assert!(gs.iter().all(|g| !g.get().unwrap()));
     assert_eq!(e.waiter_count(), 0);
 }
+
+/// A `wait` on a set event returns at once in the hub too, even while greenlets it woke are
+/// still to run (the hub cannot go behind them).
+#[test]
+fn wait_on_a_set_event_in_the_hub() {
+    let e = Event::new();
+    let e2 = e.clone();
+    let g = spawn(move || e2.wait());
+    sleep(Duration::ZERO);
+    e.set();
+    let seen = Rc::new(Cell::new(None));
+    let (e3, s) = (e.clone(), seen.clone());
+    gevent_hub::get_hub().run_callback(move || s.set(Some(e3.wait())));
+    assert!(g.get().unwrap());
+    sleep(Duration::from_millis(1));
+    assert_eq!(seen.get(), Some(true));
+}
