@@ -16,7 +16,7 @@ use slab::Slab;
 
 use crate::error::PoolFull;
 use crate::imap::{Imap, ImapUnordered, Mapper};
-use crate::member::{Entry, Member};
+use crate::member::{Entry, Leave, Member};
 
 /// A set of greenlets that are still running (gevent's `gevent.pool.Group`): a greenlet
 /// leaves the group when it dies. The group can wait for all of them ([`join`](Group::join)),
@@ -75,13 +75,34 @@ impl Core {
         })
     }
 
-    /// Tracks `g` (its slot, in a pool, already taken): removed by a rawlink when it dies.
-    pub(crate) fn track<T: 'static>(self: &Rc<Self>, g: &Greenlet<T>, member: Rc<dyn Member>) {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
+    /// Takes a slot in a pool, waiting as `wait` allows: `None` forever, `Some(ZERO)` not at
+    /// all. Always succeeds for a group.
+    pub(crate) fn acquire(&self, wait: Option<Duration>) -> Result<(), PoolFull> {
+        let Some(s) = &self.slots else {
+            return Ok(());
+        };
+        let got = match wait {
+            None => {
+                s.acquire();
+                true
+            }
+            Some(d) if d.is_zero() => s.try_acquire(),
+            Some(d) => s.acquire_timeout(d),
+        };
+        if got {
+            Ok(())
+        } else {
+            Err(PoolFull)
+        }
+    }
+
+    /// Tracks a greenlet made elsewhere (its slot already taken): a rawlink removes it when it
+    /// dies.
+    pub(crate) fn track<T: 'static>(self: &Rc<Self>, g: &Greenlet<T>) {
+        let id = self.new_id();
         let key = self.members.borrow_mut().insert(Entry {
             id,
-            member,
+            member: Rc::new(g.clone()),
             link: Cell::new(None),
             dying: Cell::new(false),
         });
@@ -89,7 +110,7 @@ impl Core {
         let link = g.rawlink(move |_| {
             if let Some(core) = weak.upgrade() {
                 if let Some(e) = core.forget(key, Some(id)) {
-                    e.member.on_removed();
+                    e.member.on_removed(true);
                 }
             }
         });
@@ -98,34 +119,49 @@ impl Core {
         }
     }
 
-    /// Takes a slot (in a pool, waiting as `wait` allows: `None` forever, `Some(ZERO)` not at
-    /// all) and tracks `g`.
-    pub(crate) fn admit<T: 'static>(
+    /// Creates (unstarted) and tracks a greenlet running `f` (its slot already taken): a
+    /// [`Leave`] guard in its function removes it when the function ends. `member` makes the
+    /// table's entry for it.
+    pub(crate) fn spawn_member<T: 'static>(
         self: &Rc<Self>,
-        g: &Greenlet<T>,
-        member: Rc<dyn Member>,
-        wait: Option<Duration>,
-    ) -> Result<(), PoolFull> {
-        if let Some(s) = &self.slots {
-            let got = match wait {
-                None => {
-                    s.acquire();
-                    true
-                }
-                Some(d) if d.is_zero() => s.try_acquire(),
-                Some(d) => s.acquire_timeout(d),
-            };
-            if !got {
-                return Err(PoolFull);
-            }
-        }
-        self.track(g, member);
-        Ok(())
+        f: impl FnOnce() -> T + 'static,
+        member: impl FnOnce(&Greenlet<T>) -> Rc<dyn Member>,
+    ) -> Greenlet<T> {
+        let id = self.new_id();
+        let key = self.members.borrow().vacant_key();
+        let leave = Leave {
+            core: Rc::downgrade(self),
+            key,
+            id,
+            returned: false,
+        };
+        let g = Greenlet::new(move || {
+            let mut leave = leave;
+            let v = f();
+            leave.returned = true;
+            v
+        });
+        let entry = Entry {
+            id,
+            member: member(&g),
+            link: Cell::new(None),
+            dying: Cell::new(false),
+        };
+        let k = self.members.borrow_mut().insert(entry);
+        debug_assert_eq!(k, key, "nothing ran between vacant_key and insert");
+        g
+    }
+
+    /// A new membership id.
+    fn new_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
     }
 
     /// Removes the member under `key` (if it is still the membership `id`), gives its slot
     /// back, and wakes `join`ers if the group is now empty.
-    fn forget(&self, key: usize, id: Option<u64>) -> Option<Entry> {
+    pub(crate) fn forget(&self, key: usize, id: Option<u64>) -> Option<Entry> {
         let (entry, empty) = {
             let mut m = self.members.borrow_mut();
             match m.get(key) {
@@ -206,8 +242,8 @@ impl Group {
     ///
     /// A caller killed while it waits for a slot spawns nothing and takes no slot.
     pub fn spawn<T: 'static>(&self, f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
-        let g = Greenlet::new(f);
-        let _ = self.core.admit(&g, Rc::new(g.clone()), None);
+        let _ = self.core.acquire(None);
+        let g = self.core.spawn_member(f, |g| Rc::new(g.clone()));
         g.start();
         g
     }
@@ -242,7 +278,8 @@ impl Group {
     /// A caller killed while it waits for a slot tracks nothing and takes no slot.
     pub fn add<T: 'static>(&self, g: &Greenlet<T>) {
         if !self.contains(g) {
-            let _ = self.core.admit(g, Rc::new(g.clone()), None);
+            let _ = self.core.acquire(None);
+            self.core.track(g);
         }
     }
 
@@ -268,7 +305,9 @@ impl Group {
         if self.contains(g) {
             return Ok(());
         }
-        self.core.admit(g, Rc::new(g.clone()), Some(Duration::ZERO))
+        self.core.acquire(Some(Duration::ZERO))?;
+        self.core.track(g);
+        Ok(())
     }
 
     /// [`add`](Group::add), waiting at most `timeout` for a free slot (gevent's
@@ -302,7 +341,9 @@ impl Group {
         if self.contains(g) {
             return Ok(());
         }
-        self.core.admit(g, Rc::new(g.clone()), Some(timeout))
+        self.core.acquire(Some(timeout))?;
+        self.core.track(g);
+        Ok(())
     }
 
     /// [`add`](Group::add)s `g`, then starts it (gevent's `start`).
@@ -525,7 +566,8 @@ impl Group {
 
     /// Kills every member, each only once however often this is called (gevent's
     /// `kill(block, timeout)`). With `block`, waits until the group is empty, killing members
-    /// added meanwhile too, for at most `timeout`.
+    /// added meanwhile too, for at most `timeout`. A member that had not started yet never
+    /// runs and leaves the group at once; running ones leave as the kill unwinds them.
     ///
     /// # Examples
     ///
@@ -534,6 +576,7 @@ impl Group {
     /// use gevent_hub::KillOptions;
     /// let group = gevent_pool::Group::new();
     /// group.spawn(|| gevent_hub::sleep(Duration::from_secs(60)));
+    /// gevent_hub::sleep(Duration::ZERO); // let it start
     /// group.kill_with(KillOptions { block: false, timeout: None });
     /// assert_eq!(group.len(), 1); // dying
     /// group.join();

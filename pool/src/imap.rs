@@ -2,9 +2,9 @@
 //!
 //! A feeder greenlet (not a member) walks the items and spawns one member per item, waiting
 //! for slots in a pool. Each member sends its value to a shared sink as it returns; its
-//! removal from the group (a rawlink, so also for a panic or a kill) counts it as done and
-//! sends its error if it has no value. The reader takes results from the sink, parking while
-//! there are none.
+//! removal from the group (also after a panic or a kill) counts it as done and, if it sent no
+//! value, sends the member itself, whose error the reader takes once the greenlet is dead.
+//! The reader takes results from the sink, parking while there are none.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -22,10 +22,18 @@ use crate::member::Member;
 /// One item's result.
 type Outcome<T> = Result<T, GreenletError>;
 
+/// What a member sends to the sink.
+enum Sent<T: 'static> {
+    /// Its value.
+    Value(T),
+    /// Itself, with no value: it panicked or was killed (its error is read from it).
+    Failed(Rc<Task<T>>),
+}
+
 /// Where results meet the reader.
 struct Sink<T: 'static> {
     /// Results not yet read, with their items' positions, in completion order.
-    ready: RefCell<VecDeque<(usize, Outcome<T>)>>,
+    ready: RefCell<VecDeque<(usize, Sent<T>)>>,
     /// The reader, while it waits.
     reader: Cell<Option<Unparker>>,
     /// Members spawned and not yet removed from the group.
@@ -40,7 +48,7 @@ struct Sink<T: 'static> {
 
 impl<T: 'static> Sink<T> {
     /// Queues a result and wakes the reader.
-    fn push(&self, index: usize, r: Outcome<T>) {
+    fn push(&self, index: usize, r: Sent<T>) {
         self.ready.borrow_mut().push_back((index, r));
         self.wake();
     }
@@ -59,7 +67,7 @@ struct Task<T: 'static> {
     g: Greenlet<()>,
     /// The item's position.
     index: usize,
-    /// Where its error goes.
+    /// Where it reports.
     sink: Rc<Sink<T>>,
 }
 
@@ -91,13 +99,13 @@ impl<T: 'static> Member for Task<T> {
     fn unlink(&self, id: LinkId) {
         self.g.unlink(id)
     }
-    fn on_removed(&self) {
-        let s = &self.sink;
+    fn on_removed(self: Rc<Self>, returned: bool) {
+        let s = self.sink.clone();
         s.outstanding.set(s.outstanding.get() - 1);
-        match self.g.get() {
-            // A value was sent by the function itself.
-            Ok(()) => s.wake(),
-            Err(e) => s.push(self.index, Err(e)),
+        if returned {
+            s.wake(); // the function sent its value
+        } else {
+            s.push(self.index, Sent::Failed(self));
         }
     }
 }
@@ -134,17 +142,21 @@ impl<T: 'static> Mapper<T> {
             let (sink, core) = (sink.clone(), core.clone());
             Greenlet::new(move || {
                 for (index, item) in items.enumerate() {
+                    let _ = core.acquire(None);
                     let (f, s) = (f.clone(), sink.clone());
-                    let g = Greenlet::new(move || {
-                        let v = f(item);
-                        s.push(index, Ok(v));
-                    });
-                    let task = Rc::new(Task {
-                        g: g.clone(),
-                        index,
-                        sink: sink.clone(),
-                    });
-                    let _ = core.admit(&g, task, None);
+                    let g = core.spawn_member(
+                        move || {
+                            let v = f(item);
+                            s.push(index, Sent::Value(v));
+                        },
+                        |g| {
+                            Rc::new(Task {
+                                g: g.clone(),
+                                index,
+                                sink: sink.clone(),
+                            })
+                        },
+                    );
                     sink.outstanding.set(sink.outstanding.get() + 1);
                     sink.spawned.set(index + 1);
                     g.start();
@@ -172,8 +184,18 @@ impl<T: 'static> Mapper<T> {
     /// The next result in completion order, with its position; `None` when all are read.
     fn next_done(&mut self) -> Option<(usize, Outcome<T>)> {
         loop {
-            if let Some(r) = self.sink.ready.borrow_mut().pop_front() {
-                return Some(r);
+            let next = self.sink.ready.borrow_mut().pop_front();
+            match next {
+                Some((i, Sent::Value(v))) => return Some((i, Ok(v))),
+                Some((i, Sent::Failed(task))) => {
+                    // Dead, or about to be: its outcome is recorded as its function ends.
+                    let e = match task.g.get() {
+                        Err(e) => e,
+                        Ok(()) => unreachable!("a member that returned sent its value"),
+                    };
+                    return Some((i, Err(e)));
+                }
+                None => {}
             }
             if !self.sink.feeding.get() && self.sink.outstanding.get() == 0 {
                 let e = self.sink.feeder_error.borrow_mut().take();

@@ -7,7 +7,10 @@
 //! # Implementation
 //!
 //! * A group is a table of its members, type-erased so that greenlets of any output type
-//!   share it. Each member gets a rawlink that removes it (in the hub) when it dies, and the
+//!   share it. A greenlet the group spawns itself carries a guard in its function that removes
+//!   it as the function ends (returns, unwinds, or is dropped unrun after a kill), right before
+//!   the greenlet is marked dead, with nothing switching in between; a greenlet made elsewhere
+//!   and [`add`](Group::add)ed gets a rawlink that removes it (in the hub) when it dies. The
 //!   group wakes its `join`ers when it becomes empty.
 //! * A pool is a group plus a [`gevent_lock::Semaphore`] of `size` permits: adding a member
 //!   takes one (waiting, in FIFO order, while there is none) and its removal gives it back.

@@ -65,6 +65,9 @@ fn kill_noblock() {
     s.spawn(|| sleep(DELAY));
     s.spawn(|| sleep(DELAY * 2));
     assert_eq!(s.len(), 2);
+    // Let them start: a greenlet killed before it ran leaves the group at once (it never runs),
+    // while running ones leave as the kill unwinds them, after this call returns.
+    sleep(Duration::ZERO);
     s.kill_with(no_block());
     assert_eq!(s.len(), 2);
     sleep(Duration::from_micros(100));
@@ -128,6 +131,15 @@ fn kill_fires_once() {
     throw_into(&p2.raw().unwrap(), Box::new(SpecialError));
     s.join();
     assert!(p1.dead() && p2.dead());
+}
+
+#[test]
+fn killing_unstarted_members_removes_them_at_once() {
+    let s = Group::new();
+    s.spawn(|| sleep(DELAY));
+    s.spawn(|| sleep(DELAY));
+    s.kill_with(no_block());
+    assert!(s.is_empty());
 }
 
 #[test]
