@@ -8,7 +8,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use greenlet::{Greenlet as RawGreenlet, Message, Scheduler, Value};
-use polling::{Event, Events, Poller};
 use slab::Slab;
 
 use crate::error::{panic_text, LoopExit};
+use crate::io::IoEntry;
 use crate::monitor::Monitor;
 use crate::park::Unparker;
+use crate::poller::{Events, Poller};
 use crate::timer::{Action, TimerId, Timers};
 
 /// How many ready greenlets run between two looks at timers and the poller, so that greenlets
@@ -89,18 +89,6 @@ impl fmt::Display for ErrorReport {
     }
 }
 
-/// An fd registered with the poller.
-pub(crate) struct IoEntry {
-    /// The descriptor.
-    pub(crate) fd: RawFd,
-    /// The greenlet waiting to read, if any.
-    pub(crate) reader: Option<Unparker>,
-    /// The greenlet waiting to write, if any.
-    pub(crate) writer: Option<Unparker>,
-    /// Whether a waiter here keeps the loop alive.
-    pub(crate) refd: bool,
-}
-
 /// The hub's state.
 pub struct HubInner {
     /// The hub's pseudo-greenlet: switching to it runs the loop.
@@ -114,7 +102,7 @@ pub struct HubInner {
     /// Deadlines.
     timers: RefCell<Timers>,
     /// Readiness of fds; shared with [`RemoteHub`] for `notify`.
-    poller: Arc<Poller>,
+    pub(crate) poller: Arc<Poller>,
     /// The buffer for poller events.
     events: RefCell<Events>,
     /// Registered fds, keyed by poller key.
@@ -388,63 +376,6 @@ impl Hub {
         v.downcast::<bool>().unwrap_or(true)
     }
 
-    /// Registers `fd` with the poller under a fresh key.
-    pub(crate) fn register_fd(&self, fd: RawFd) -> io::Result<usize> {
-        let key = self.0.io.borrow_mut().insert(IoEntry {
-            fd,
-            reader: None,
-            writer: None,
-            refd: true,
-        });
-        // SAFETY: the caller keeps `fd` open until it calls `deregister_fd` (IoSource's
-        // contract), so the poller never holds a closed descriptor.
-        let r = unsafe { self.0.poller.add(fd, Event::none(key)) };
-        if let Err(e) = r {
-            self.0.io.borrow_mut().remove(key);
-            return Err(e);
-        }
-        Ok(key)
-    }
-
-    /// Arms the poller for the waiters registered under `key`.
-    pub(crate) fn arm_fd(&self, key: usize) -> io::Result<()> {
-        let (fd, ev) = {
-            let io = self.0.io.borrow();
-            let e = &io[key];
-            let ev = match (e.reader.is_some(), e.writer.is_some()) {
-                (true, true) => Event::all(key),
-                (true, false) => Event::readable(key),
-                (false, true) => Event::writable(key),
-                (false, false) => Event::none(key),
-            };
-            (e.fd, ev)
-        };
-        // SAFETY: `fd` is open and registered (see `register_fd`).
-        let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        self.0.poller.modify(bfd, ev)
-    }
-
-    /// Removes `key` from the poller; waiters still parked on it get `closed` as their wake
-    /// value.
-    pub(crate) fn deregister_fd(&self, key: usize, closed: impl Fn() -> Value) {
-        let entry = {
-            let mut io = self.0.io.borrow_mut();
-            if !io.contains(key) {
-                return;
-            }
-            io.remove(key)
-        };
-        // SAFETY: the fd is still open (the caller closes it after this), and registered.
-        let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(entry.fd) };
-        let _ = self.0.poller.delete(bfd);
-        for w in [entry.reader, entry.writer].into_iter().flatten() {
-            if entry.refd {
-                self.0.io_refs.set(self.0.io_refs.get() - 1);
-            }
-            w.wake(closed());
-        }
-    }
-
     /// Whether the caller runs inside the hub (a callback).
     ///
     /// # Switches
@@ -640,42 +571,7 @@ impl HubInner {
             }
             return;
         }
-        let mut rearm = Vec::new();
-        let mut wake = Vec::new();
-        {
-            let mut io = self.io.borrow_mut();
-            for ev in events.iter() {
-                let Some(e) = io.get_mut(ev.key) else {
-                    continue;
-                };
-                // Errors and hang-ups wake both directions: the I/O call will tell.
-                let hup = ev.is_err() == Some(true);
-                if ev.readable || hup {
-                    if let Some(u) = e.reader.take() {
-                        wake.push((u, e.refd));
-                    }
-                }
-                if ev.writable || hup {
-                    if let Some(u) = e.writer.take() {
-                        wake.push((u, e.refd));
-                    }
-                }
-                if e.reader.is_some() || e.writer.is_some() {
-                    rearm.push(ev.key);
-                }
-            }
-        }
-        drop(events);
-        for (u, refd) in wake {
-            if refd {
-                self.io_refs.set(self.io_refs.get() - 1);
-            }
-            u.wake(Value::empty());
-        }
-        let hub = Hub(self.rc_self());
-        for key in rearm {
-            let _ = hub.arm_fd(key);
-        }
+        crate::io::dispatch(self, &events);
     }
 
     /// One turn of the loop: callbacks, then a poll that blocks only if `block` and nothing

@@ -1,19 +1,105 @@
 //! Waiting for file descriptors: [`IoSource`], the registration every cooperative I/O type
 //! builds on, and [`wait_read`] / [`wait_write`] for any fd.
+//!
+//! # Design: edge-triggered registrations with readiness bits
+//!
+//! An fd is added to the hub's epoll set once, when its [`IoSource`] is created, for both
+//! directions and in edge-triggered mode; it is never re-armed. The hub keeps two readiness bits
+//! per registration (`READABLE`, `WRITABLE`):
+//!
+//! * the poller *sets* a bit whenever the kernel reports an edge for that direction (and wakes
+//!   the greenlet parked for it, if any);
+//! * an I/O call *clears* it when the kernel proves the fd is not ready: the call returned
+//!   `WouldBlock`, or a stream read returned less than was asked (the receive queue is
+//!   drained: any byte arriving later raises a new edge, exactly as tokio relies on);
+//! * an I/O call whose bit is clear does not even try the system call: it parks until the
+//!   poller sets the bit.
+//!
+//! So a round trip on a socket costs its `recv` and its `send`, plus a share of one
+//! `epoll_wait` that serves every connection of the thread: no `epoll_ctl` per wait, and no
+//! `recv` that only returns `EAGAIN`. Nothing can be missed between a `WouldBlock` and the
+//! park, because the hub (the only place that polls) cannot run in between: the greenlet
+//! runs until it parks.
+//!
+//! A new registration starts with both bits set ("unknown: try the call"). Edge-triggered
+//! `epoll` also reports the state an fd is in when it is added, so a fresh fd that is already
+//! readable still produces its event.
+//!
+//! [`IoSource::wait_readable`] has *level* semantics (it returns while the fd is readable, also
+//! when the caller did not read anything since the last wake): if the bit is set, it confirms
+//! with a zero-timeout `poll(2)` before returning, so callers that wait first and read later,
+//! or read only part of the data, never hang. The net types use the cheaper
+//! [`IoSource::read_with`] / [`IoSource::write_with`] (try, then wait only after `WouldBlock`).
+//!
+//! [`wait_read`] / [`wait_write`] (and `select`) wait on fds they do not own: each wait adds a
+//! temporary registration and removes it afterwards. When the fd is already in the epoll set
+//! (an [`IoSource`] owns it: `EEXIST`), the temporary registration uses a `dup` of the fd
+//! instead, which `epoll` treats as a separate registration of the same file. The hub tracks
+//! these temporary waits by fd, so that an [`IoSource`] being dropped (or [`cancel_wait`])
+//! wakes them with `EBADF` before the fd is closed, and removes them from the epoll set while
+//! the fd is still open.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::time::Duration;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
 
 use greenlet::Value;
 
-use crate::hub::{get_hub, Hub};
+use crate::hub::{get_hub, Hub, HubInner};
 use crate::park::{park_timeout, Unparker};
+use crate::poller::Events;
+
+/// Readiness bit: the fd may be readable.
+pub(crate) const READABLE: u8 = 1;
+/// Readiness bit: the fd may be writable.
+pub(crate) const WRITABLE: u8 = 2;
+/// Sticky readiness bit: the peer sent end-of-stream, or the fd hung up or failed; reads
+/// cannot block any more (a short read never clears it).
+const READ_CLOSED: u8 = READABLE << 2;
+/// Sticky readiness bit: hang-up or error; writes cannot block any more.
+const WRITE_CLOSED: u8 = WRITABLE << 2;
+
+/// Whether `ready` says a call for `bit` (`READABLE` or `WRITABLE`) may proceed.
+#[inline]
+fn is_ready(ready: u8, bit: u8) -> bool {
+    ready & (bit | bit << 2) != 0
+}
+
+/// An fd registered with the poller.
+pub(crate) struct IoEntry {
+    /// The descriptor in the epoll set (the owner's fd, or a dup of it).
+    pub(crate) fd: RawFd,
+    /// Readiness bits (`READABLE`, `WRITABLE`, and the sticky `READ_CLOSED`, `WRITE_CLOSED`)
+    /// reported by the poller and not disproved since.
+    pub(crate) ready: u8,
+    /// The greenlet waiting to read, if any.
+    pub(crate) reader: Option<Unparker>,
+    /// The greenlet waiting to write, if any.
+    pub(crate) writer: Option<Unparker>,
+    /// Whether a waiter here keeps the loop alive.
+    ///
+    /// # Invariant
+    ///
+    /// `HubInner::io_refs` counts one for each present `reader`/`writer` of a `refd` entry.
+    pub(crate) refd: bool,
+}
 
 /// The wake value of a waiter whose fd was closed (deregistered) under it.
 struct Closed;
+
+/// Whether a wake value says the fd was closed under the waiter.
+pub(crate) fn is_closed_value(v: &Value) -> bool {
+    v.is::<Closed>()
+}
+
+/// The error of a wait ended because the fd was closed (gevent: "File descriptor was closed in
+/// another greenlet").
+pub(crate) fn closed_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::EBADF)
+}
 
 /// Two greenlets tried to wait for the same direction of one fd (gevent's
 /// `ConcurrentObjectUseError`). Returned inside an `io::Error` of kind `Other`.
@@ -39,25 +125,277 @@ impl fmt::Display for ConcurrentUse {
 
 impl std::error::Error for ConcurrentUse {}
 
+impl Hub {
+    /// Adds `fd` to the poller (edge-triggered, both directions) under a fresh key, with the
+    /// readiness bits `ready`. If `fd` is already in the epoll set, a dup of it is added instead
+    /// and returned: the caller must keep it open until [`Hub::deregister_fd`].
+    pub(crate) fn register_fd(&self, fd: RawFd, ready: u8) -> io::Result<(usize, Option<OwnedFd>)> {
+        let key = self.0.io.borrow_mut().insert(IoEntry {
+            fd,
+            ready,
+            reader: None,
+            writer: None,
+            refd: true,
+        });
+        // SAFETY: the caller keeps `fd` open until it calls `deregister_fd` (IoSource's
+        // contract), so the poller never holds a closed descriptor.
+        let r = self
+            .0
+            .poller
+            .add(unsafe { BorrowedFd::borrow_raw(fd) }, key);
+        let dup = match r {
+            Ok(()) => None,
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => match self.register_dup(fd, key) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.0.io.borrow_mut().remove(key);
+                    return Err(e);
+                }
+            },
+            Err(e) => {
+                self.0.io.borrow_mut().remove(key);
+                return Err(e);
+            }
+        };
+        Ok((key, dup))
+    }
+
+    /// Registers a dup of `fd` under `key` (for an fd the epoll set already holds).
+    fn register_dup(&self, fd: RawFd, key: usize) -> io::Result<OwnedFd> {
+        // SAFETY: the caller keeps `fd` open for the duration of this call.
+        let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let dup = rustix::io::fcntl_dupfd_cloexec(bfd, 0)?;
+        // The caller keeps `dup` open until the registration is deleted.
+        self.0.poller.add(dup.as_fd(), key)?;
+        self.0.io.borrow_mut()[key].fd = dup.as_raw_fd();
+        Ok(dup)
+    }
+
+    /// Removes `key` from the poller; waiters still parked on it are woken with the "closed"
+    /// error.
+    pub(crate) fn deregister_fd(&self, key: usize) {
+        let entry = {
+            let mut io = self.0.io.borrow_mut();
+            if !io.contains(key) {
+                return;
+            }
+            io.remove(key)
+        };
+        // SAFETY: the fd is still open (the caller closes it after this), and registered.
+        let bfd = unsafe { BorrowedFd::borrow_raw(entry.fd) };
+        let _ = self.0.poller.delete(bfd);
+        for w in [entry.reader, entry.writer].into_iter().flatten() {
+            if entry.refd {
+                self.0.io_refs.set(self.0.io_refs.get() - 1);
+            }
+            w.wake(Value::new(Closed));
+        }
+    }
+
+    /// Wakes the waiters of `key` (without deregistering it) with the "closed" error.
+    fn cancel_waiters(&self, key: usize) {
+        let (r, w, refd) = {
+            let mut io = self.0.io.borrow_mut();
+            let Some(e) = io.get_mut(key) else { return };
+            (e.reader.take(), e.writer.take(), e.refd)
+        };
+        for u in [r, w].into_iter().flatten() {
+            if refd {
+                self.0.io_refs.set(self.0.io_refs.get() - 1);
+            }
+            u.wake(Value::new(Closed));
+        }
+    }
+}
+
+/// Records the poller's events: sets readiness bits and wakes the greenlets parked for them.
+/// Called by the hub after each `epoll_wait`.
+pub(crate) fn dispatch(hub: &HubInner, events: &Events) {
+    let mut io = hub.io.borrow_mut();
+    for ev in events.iter() {
+        let Some(e) = io.get_mut(ev.key) else {
+            continue;
+        };
+        let mut bits = 0;
+        if ev.readable {
+            bits |= READABLE;
+        }
+        if ev.writable {
+            bits |= WRITABLE;
+        }
+        if ev.read_closed {
+            bits |= READ_CLOSED;
+        }
+        if ev.closed {
+            bits |= READ_CLOSED | WRITE_CLOSED;
+        }
+        e.ready |= bits;
+        if is_ready(bits, READABLE) {
+            if let Some(u) = e.reader.take() {
+                if e.refd {
+                    hub.io_refs.set(hub.io_refs.get() - 1);
+                }
+                u.wake(Value::empty());
+            }
+        }
+        if is_ready(bits, WRITABLE) {
+            if let Some(u) = e.writer.take() {
+                if e.refd {
+                    hub.io_refs.set(hub.io_refs.get() - 1);
+                }
+                u.wake(Value::empty());
+            }
+        }
+    }
+}
+
+/// Parks the running greenlet until the poller sets `bit` on `key` (returns at once if it is
+/// set), or `timeout` passes. Errors: `TimedOut`, the "closed" error, [`ConcurrentUse`].
+fn park_for(hub: &Hub, key: usize, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
+    let read = bit == READABLE;
+    {
+        let io = hub.0.io.borrow();
+        let Some(e) = io.get(key) else {
+            return Err(closed_error());
+        };
+        if is_ready(e.ready, bit) {
+            return Ok(());
+        }
+        let slot = if read { &e.reader } else { &e.writer };
+        if slot.as_ref().is_some_and(Unparker::is_waiting) {
+            return Err(io::Error::other(ConcurrentUse { fd: e.fd, read }));
+        }
+    }
+    let _guard = ClearSlot { hub, key, read };
+    let r = park_timeout(timeout, |u| {
+        let mut io = hub.0.io.borrow_mut();
+        let e = &mut io[key];
+        let refd = e.refd;
+        let slot = if read { &mut e.reader } else { &mut e.writer };
+        // A stale waiter (woken, its greenlet not yet back to clear it) is already counted.
+        if slot.replace(u).is_none() && refd {
+            hub.0.io_refs.set(hub.0.io_refs.get() + 1);
+        }
+    });
+    match r {
+        Ok(v) if v.is::<Closed>() => Err(closed_error()),
+        Ok(_) => Ok(()),
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
+    }
+}
+
+/// Removes a waiter that was not woken by the poller (timeout, kill).
+struct ClearSlot<'a> {
+    /// The hub.
+    hub: &'a Hub,
+    /// The registration.
+    key: usize,
+    /// Which direction.
+    read: bool,
+}
+
+impl Drop for ClearSlot<'_> {
+    fn drop(&mut self) {
+        let hub = &self.hub.0;
+        let taken = {
+            let mut io = hub.io.borrow_mut();
+            let Some(e) = io.get_mut(self.key) else {
+                return;
+            };
+            let refd = e.refd;
+            let slot = if self.read {
+                &mut e.reader
+            } else {
+                &mut e.writer
+            };
+            // Only our own waiter: a slot holding a live waiter of another greenlet is theirs.
+            match slot {
+                Some(u) if !u.is_waiting() => slot.take().map(|u| (u, refd)),
+                _ => None,
+            }
+        };
+        if let Some((u, refd)) = taken {
+            if refd {
+                hub.io_refs.set(hub.io_refs.get() - 1);
+            }
+            drop(u);
+        }
+    }
+}
+
+/// Zero-timeout `poll(2)` of one fd: whether any of `events` (`POLLIN`...) is reported (errors
+/// and hang-ups count as ready).
+pub(crate) fn poll_now(fd: RawFd, events: i16) -> io::Result<bool> {
+    let mut p = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    let n = ppoll(&mut p, Some(Duration::ZERO))?;
+    if p[0].revents & libc::POLLNVAL != 0 {
+        return Err(closed_error());
+    }
+    Ok(n > 0 && p[0].revents != 0)
+}
+
+/// `ppoll(2)` as a direct system call (never through an interposed libc `poll`, so the monkey
+/// crate's hooks are not re-entered), retried on `EINTR`. Returns how many entries have events.
+pub(crate) fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    loop {
+        // SAFETY: `fds` is a valid array of `pollfd` of the given length that we may write;
+        // `tsp` is null or points to a timespec that outlives the call; no signal mask.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_ppoll,
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                tsp,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// An I/O object (a socket, a pipe end...) registered with this thread's hub, so that
 /// greenlets can wait for it to become readable or writable.
 ///
-/// It owns `T`; when it is dropped, the fd leaves the poller first, waiters still parked on it
-/// are woken with an error (`NotConnected`, "closed while waiting"), and then `T` is dropped
-/// (closing the fd). At most one greenlet waits per direction.
+/// It owns `T`; when it is dropped, the fd leaves the poller first, greenlets waiting on the
+/// fd through [`wait_read`] / [`wait_write`] / `select` are woken with `EBADF`, and then `T` is
+/// dropped (closing the fd). At most one greenlet waits per direction.
+///
+/// Put `T` in non-blocking mode: the calls made through [`read_with`](IoSource::read_with) and
+/// [`write_with`](IoSource::write_with) must return `WouldBlock` rather than block the thread.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::os::unix::net::UnixStream;
-/// use std::io::Write;
+/// use std::io::{Read, Write};
 /// use gevent_hub::IoSource;
 ///
 /// let (a, mut b) = UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
 /// let a = IoSource::new(a).unwrap();
 /// let g = gevent_hub::spawn(move || { b.write_all(b"x").unwrap(); b });
-/// a.wait_readable(None).unwrap(); // switches until `g` has written
+/// let mut buf = [0u8; 8];
+/// // Tries the read, and switches until `g` has written when it would block.
+/// let n = a.read_with(None, |mut s| s.read(&mut buf)).unwrap();
+/// assert_eq!(&buf[..n], b"x");
 /// # drop(g);
 /// ```
 pub struct IoSource<T: AsRawFd> {
@@ -65,15 +403,14 @@ pub struct IoSource<T: AsRawFd> {
     io: Option<T>,
     /// Its key in the hub's registry.
     key: usize,
+    /// A dup of the fd registered in its place, when the fd itself already was.
+    dup: Option<OwnedFd>,
     /// The hub it is registered with.
     hub: Hub,
-    /// Whether its waiters keep the loop alive.
-    refd: Cell<bool>,
 }
 
 impl<T: AsRawFd> IoSource<T> {
-    /// Registers `io` with this thread's hub. Put it in non-blocking mode first if the waits
-    /// are to be followed by non-blocking calls.
+    /// Registers `io` with this thread's hub. Put it in non-blocking mode first.
     ///
     /// # Errors
     ///
@@ -83,13 +420,19 @@ impl<T: AsRawFd> IoSource<T> {
     ///
     /// Never.
     pub fn new(io: T) -> io::Result<IoSource<T>> {
+        IoSource::with_readiness(io, READABLE | WRITABLE)
+    }
+
+    /// [`IoSource::new`] with the initial readiness bits (`0` for a socket that is still
+    /// connecting: the first wait waits for the poller).
+    pub(crate) fn with_readiness(io: T, ready: u8) -> io::Result<IoSource<T>> {
         let hub = get_hub();
-        let key = hub.register_fd(io.as_raw_fd())?;
+        let (key, dup) = hub.register_fd(io.as_raw_fd(), ready)?;
         Ok(IoSource {
             io: Some(io),
             key,
+            dup,
             hub,
-            refd: Cell::new(true),
         })
     }
 
@@ -127,29 +470,42 @@ impl<T: AsRawFd> IoSource<T> {
     ///
     /// Never.
     pub fn set_ref(&self, refd: bool) {
-        self.refd.set(refd);
-        if let Some(e) = self.hub.0.io.borrow_mut().get_mut(self.key) {
-            e.refd = refd;
+        let hub = &self.hub.0;
+        let mut io = hub.io.borrow_mut();
+        let Some(e) = io.get_mut(self.key) else {
+            return;
+        };
+        if e.refd == refd {
+            return;
+        }
+        e.refd = refd;
+        let n = usize::from(e.reader.is_some()) + usize::from(e.writer.is_some());
+        if refd {
+            hub.io_refs.set(hub.io_refs.get() + n);
+        } else {
+            hub.io_refs.set(hub.io_refs.get() - n);
         }
     }
 
     /// Waits until the object is readable (or has an error or hang-up), or `timeout` passes.
+    /// Level semantics: returns at once while the object is readable, even if nothing was read
+    /// since the last wait.
     ///
     /// # Errors
     ///
-    /// `TimedOut` after `timeout`; `NotConnected` if it is closed while waiting; `Other`
-    /// wrapping [`ConcurrentUse`] if another greenlet already waits to read it; the poller's
-    /// error if it cannot arm.
+    /// `TimedOut` after `timeout`; `EBADF` (`raw_os_error`) if it is closed while waiting (see
+    /// [`cancel_wait`](IoSource::cancel_wait)); `Other` wrapping [`ConcurrentUse`] if another
+    /// greenlet already waits to read it.
     ///
     /// # Switches
     ///
-    /// Yes.
+    /// Yes, unless the object is readable.
     ///
     /// # Kill safety
     ///
     /// A kill or timeout leaves nothing behind: the waiter is removed.
     pub fn wait_readable(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.wait(true, timeout)
+        self.wait_level(READABLE, timeout)
     }
 
     /// Waits until the object is writable; see [`wait_readable`](IoSource::wait_readable).
@@ -160,80 +516,174 @@ impl<T: AsRawFd> IoSource<T> {
     ///
     /// # Switches
     ///
-    /// Yes.
+    /// Yes, unless the object is writable.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`wait_readable`](IoSource::wait_readable).
     pub fn wait_writable(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.wait(false, timeout)
+        self.wait_level(WRITABLE, timeout)
     }
 
-    fn wait(&self, read: bool, timeout: Option<Duration>) -> io::Result<()> {
-        let fd = self.get_ref().as_raw_fd();
-        {
-            let io = self.hub.0.io.borrow();
-            let e = &io[self.key];
-            let slot = if read { &e.reader } else { &e.writer };
-            if slot.as_ref().is_some_and(Unparker::is_waiting) {
-                return Err(io::Error::other(ConcurrentUse { fd, read }));
+    fn wait_level(&self, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
+        if self.bit(bit) {
+            let ev = if bit == READABLE {
+                libc::POLLIN
+            } else {
+                libc::POLLOUT
+            };
+            if poll_now(self.as_raw_fd(), ev)? {
+                return Ok(());
             }
+            self.clear(bit);
         }
-        let guard = ClearSlot { src: self, read };
-        let mut arm_err = None;
-        let r = park_timeout(timeout, |u| {
-            {
-                let mut io = self.hub.0.io.borrow_mut();
-                let e = &mut io[self.key];
-                let slot = if read { &mut e.reader } else { &mut e.writer };
-                *slot = Some(u.clone());
-                if e.refd {
-                    self.hub.0.io_refs.set(self.hub.0.io_refs.get() + 1);
+        park_for(&self.hub, self.key, bit, timeout)
+    }
+
+    /// Runs `op` (a non-blocking read, receive or accept on the object) until it does not
+    /// return `WouldBlock`, switching to the hub in between until the object is readable, and
+    /// returns its outcome. If the hub already knows the object is not readable, `op` is not
+    /// called until it is.
+    ///
+    /// # Examples
+    ///
+    /// See [`IoSource`].
+    ///
+    /// # Errors
+    ///
+    /// `op`'s error; `TimedOut` if `timeout` passes while waiting; as
+    /// [`wait_readable`](IoSource::wait_readable) otherwise.
+    ///
+    /// # Switches
+    ///
+    /// Yes, when `op` would block.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill unwinds only from a wait, between two calls of `op`: what `op` did stays done.
+    pub fn read_with<R>(
+        &self,
+        timeout: Option<Duration>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.op_with(READABLE, timeout, op, |_| false)
+    }
+
+    /// Runs `op` (a non-blocking write, send or connect on the object) until it does not
+    /// return `WouldBlock`, switching to the hub in between until the object is writable.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_with`](IoSource::read_with).
+    ///
+    /// # Switches
+    ///
+    /// Yes, when `op` would block.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`read_with`](IoSource::read_with).
+    pub fn write_with<R>(
+        &self,
+        timeout: Option<Duration>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.op_with(WRITABLE, timeout, op, |_| false)
+    }
+
+    /// The engine of `read_with`/`write_with`: `drained(&r)` says whether a successful `op`
+    /// proved the fd not ready any more (a short stream read or write), clearing the bit so
+    /// that the next call waits without trying.
+    pub(crate) fn op_with<R>(
+        &self,
+        bit: u8,
+        timeout: Option<Duration>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> io::Result<R> {
+        let mut deadline: Option<Instant> = None;
+        loop {
+            if self.bit(bit) {
+                match op(self.get_ref()) {
+                    Ok(r) => {
+                        if drained(&r) {
+                            self.clear(bit);
+                        }
+                        return Ok(r);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(bit),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
                 }
             }
-            if let Err(e) = self.hub.arm_fd(self.key) {
-                arm_err = Some(e);
-                u.wake(Value::empty());
-            }
-        });
-        drop(guard);
-        if let Some(e) = arm_err {
-            return Err(e);
+            let left = match timeout {
+                None => None,
+                Some(t) => {
+                    let now = Instant::now();
+                    let d = *deadline.get_or_insert_with(|| now.checked_add(t).unwrap_or(now));
+                    Some(d.saturating_duration_since(now))
+                }
+            };
+            park_for(&self.hub, self.key, bit, left)?;
         }
-        match r {
-            Ok(v) if v.is::<Closed>() => Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the file descriptor was closed while a greenlet waited on it",
-            )),
-            Ok(_) => Ok(()),
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
+    }
+
+    /// Whether the readiness bit `bit` is set.
+    fn bit(&self, bit: u8) -> bool {
+        self.hub
+            .0
+            .io
+            .borrow()
+            .get(self.key)
+            .is_some_and(|e| is_ready(e.ready, bit))
+    }
+
+    /// Clears the readiness bit `bit` (the object proved not ready).
+    fn clear(&self, bit: u8) {
+        if let Some(e) = self.hub.0.io.borrow_mut().get_mut(self.key) {
+            e.ready &= !bit;
         }
+    }
+
+    /// Tells the hub that the object is not readable now (a call made outside
+    /// [`read_with`](IoSource::read_with) returned `WouldBlock`): the next `read_with` waits
+    /// for the poller instead of trying first. Calling it when the object is readable only
+    /// costs a trip through the hub.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn clear_readable(&self) {
+        self.clear(READABLE);
+    }
+
+    /// Tells the hub that the object is not writable now; see
+    /// [`clear_readable`](IoSource::clear_readable).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn clear_writable(&self) {
+        self.clear(WRITABLE);
+    }
+
+    /// Wakes the greenlets waiting on this object now (its own readers and writers, and
+    /// those in [`wait_read`] / [`wait_write`] / `select` on its fd) with `EBADF`, as gevent
+    /// does when a socket is closed in another greenlet. The object stays registered.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn cancel_wait(&self) {
+        self.hub.cancel_waiters(self.key);
+        cancel_wait(self.as_raw_fd());
     }
 
     fn deregister(&mut self) {
-        self.hub.deregister_fd(self.key, || Value::new(Closed));
-    }
-}
-
-/// Removes a waiter that was not woken by the poller (timeout, kill, arm failure).
-struct ClearSlot<'a, T: AsRawFd> {
-    /// The source.
-    src: &'a IoSource<T>,
-    /// Which direction.
-    read: bool,
-}
-
-impl<T: AsRawFd> Drop for ClearSlot<'_, T> {
-    fn drop(&mut self) {
-        let hub = &self.src.hub.0;
-        let mut io = hub.io.borrow_mut();
-        let Some(e) = io.get_mut(self.src.key) else {
-            return;
-        };
-        let refd = e.refd;
-        let slot = if self.read {
-            &mut e.reader
-        } else {
-            &mut e.writer
-        };
-        if slot.take().is_some() && refd {
-            hub.io_refs.set(hub.io_refs.get() - 1);
+        self.hub.deregister_fd(self.key);
+        drop(self.dup.take());
+        if let Some(io) = &self.io {
+            cancel_wait(io.as_raw_fd());
         }
     }
 }
@@ -264,21 +714,162 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for IoSource<T> {
     }
 }
 
-/// A borrowed fd, for waiting on descriptors the caller owns.
-struct Borrowed(RawFd);
+thread_local! {
+    /// Temporary registrations of fds the hub does not own (`wait_read`, `select`), by the fd
+    /// waited on: `(id, key)` pairs, so that closing the fd can wake and remove them first.
+    static TEMP: RefCell<HashMap<RawFd, Vec<(u64, usize)>>> = RefCell::new(HashMap::new());
+    /// The next id of a temporary registration.
+    static TEMP_ID: Cell<u64> = const { Cell::new(0) };
+}
 
-impl AsRawFd for Borrowed {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
+/// A temporary registration of an fd the caller owns, for one wait.
+pub(crate) struct TempReg {
+    /// The hub.
+    hub: Hub,
+    /// The fd waited on.
+    fd: RawFd,
+    /// Its key in the hub's registry.
+    key: usize,
+    /// Identifies this registration in `TEMP`.
+    id: u64,
+    /// The dup registered in place of `fd`, if `fd` was already registered.
+    dup: Option<OwnedFd>,
+}
+
+impl TempReg {
+    /// Registers `fd` (not ready until the poller says so).
+    pub(crate) fn new(fd: RawFd) -> io::Result<TempReg> {
+        if fd < 0 {
+            return Err(closed_error());
+        }
+        let hub = get_hub();
+        let (key, dup) = hub.register_fd(fd, 0)?;
+        let id = TEMP_ID.with(|c| {
+            let id = c.get();
+            c.set(id + 1);
+            id
+        });
+        TEMP.with(|t| t.borrow_mut().entry(fd).or_default().push((id, key)));
+        Ok(TempReg {
+            hub,
+            fd,
+            key,
+            id,
+            dup,
+        })
+    }
+
+    /// Parks until the fd is ready for `bit`.
+    pub(crate) fn wait(&self, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
+        park_for(&self.hub, self.key, bit, timeout)
+    }
+
+    /// Stores `u` as the waiter for the directions in `bits` (for waits on several fds with
+    /// one park); returns `false` if the fd is already known ready (then nothing is stored).
+    pub(crate) fn add_waiter(&self, bits: u8, u: &Unparker) -> bool {
+        let mut io = self.hub.0.io.borrow_mut();
+        let Some(e) = io.get_mut(self.key) else {
+            return false;
+        };
+        if is_ready(e.ready, bits & READABLE) || is_ready(e.ready, bits & WRITABLE) {
+            return false;
+        }
+        let refd = e.refd;
+        for (bit, slot) in [(READABLE, &mut e.reader), (WRITABLE, &mut e.writer)] {
+            if bits & bit != 0 && slot.replace(u.clone()).is_none() && refd {
+                self.hub.0.io_refs.set(self.hub.0.io_refs.get() + 1);
+            }
+        }
+        true
+    }
+
+    /// Removes the waiters stored by `add_waiter`.
+    pub(crate) fn remove_waiters(&self) {
+        let (r, w) = {
+            let mut io = self.hub.0.io.borrow_mut();
+            let Some(e) = io.get_mut(self.key) else {
+                return;
+            };
+            let n = usize::from(e.reader.is_some()) + usize::from(e.writer.is_some());
+            if e.refd {
+                self.hub.0.io_refs.set(self.hub.0.io_refs.get() - n);
+            }
+            (e.reader.take(), e.writer.take())
+        };
+        drop((r, w));
+    }
+}
+
+impl Drop for TempReg {
+    fn drop(&mut self) {
+        let listed = TEMP.with(|t| {
+            let mut t = t.borrow_mut();
+            let Some(v) = t.get_mut(&self.fd) else {
+                return false;
+            };
+            let Some(i) = v.iter().position(|&(id, _)| id == self.id) else {
+                return false;
+            };
+            v.swap_remove(i);
+            if v.is_empty() {
+                t.remove(&self.fd);
+            }
+            true
+        });
+        // A cancelled registration was already removed (while its fd was open); its key may
+        // belong to someone else by now.
+        if listed {
+            self.hub.deregister_fd(self.key);
+        }
+        drop(self.dup.take());
+    }
+}
+
+/// Wakes every greenlet waiting on `fd` in [`wait_read`], [`wait_write`] or `select` with
+/// `EBADF` and removes their registrations (gevent's `cancel_wait`). Call it before closing an
+/// fd that other greenlets may be waiting on; [`IoSource`] (so every socket type) does it
+/// itself when it closes its fd.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// let fd = a.as_raw_fd();
+/// let g = gevent_hub::spawn(move || gevent_hub::wait_read(fd, None).map_err(|e| e.raw_os_error()));
+/// gevent_hub::sleep(std::time::Duration::ZERO); // let it wait
+/// gevent_hub::os::cancel_wait(fd);
+/// assert_eq!(g.get().unwrap(), Err(Some(libc::EBADF)));
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn cancel_wait(fd: RawFd) {
+    let regs = TEMP.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.is_empty() {
+            None
+        } else {
+            t.remove(&fd)
+        }
+    });
+    if let Some(regs) = regs {
+        let hub = get_hub();
+        for (_, key) in regs {
+            hub.deregister_fd(key);
+        }
     }
 }
 
 /// Waits until `fd` is readable, or `timeout` passes (gevent's `os.wait_read`). The fd stays
-/// the caller's; it is registered with the hub only for the wait.
+/// the caller's; it is registered with the hub only for the wait (a `dup` of it, if an
+/// [`IoSource`] already registered it).
 ///
 /// # Errors
 ///
-/// `TimedOut` after `timeout`; the poller's error for a bad fd.
+/// `TimedOut` after `timeout`; `EBADF` if the fd is closed through its [`IoSource`] or
+/// [`cancel_wait`] meanwhile; the poller's error for a bad fd.
 ///
 /// # Examples
 ///
@@ -294,8 +885,12 @@ impl AsRawFd for Borrowed {
 /// # Switches
 ///
 /// Yes.
+///
+/// # Kill safety
+///
+/// The registration is removed however the wait ends.
 pub fn wait_read(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
-    IoSource::new(Borrowed(fd))?.wait_readable(timeout)
+    TempReg::new(fd)?.wait(READABLE, timeout)
 }
 
 /// Waits until `fd` is writable, or `timeout` passes (gevent's `os.wait_write`).
@@ -304,9 +899,21 @@ pub fn wait_read(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
 ///
 /// As [`wait_read`].
 ///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// gevent_hub::wait_write(a.as_raw_fd(), None).unwrap();
+/// ```
+///
 /// # Switches
 ///
 /// Yes.
+///
+/// # Kill safety
+///
+/// The registration is removed however the wait ends.
 pub fn wait_write(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
-    IoSource::new(Borrowed(fd))?.wait_writable(timeout)
+    TempReg::new(fd)?.wait(WRITABLE, timeout)
 }

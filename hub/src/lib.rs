@@ -7,9 +7,9 @@
 //!
 //! # Implementation
 //!
-//! * The first call that waits creates this thread's hub ([`get_hub`]): a `polling::Poller`,
+//! * The first call that waits creates this thread's hub ([`get_hub`]): an epoll instance,
 //!   a binary heap of timers, a FIFO of callbacks and of ready greenlets, and a thread-safe
-//!   queue that other threads reach through [`RemoteHub`] (woken with `Poller::notify`). There
+//!   queue that other threads reach through [`RemoteHub`] (woken through an eventfd). There
 //!   is no runtime to build and nothing to `block_on`.
 //! * The hub is the greenlet crate's [`Scheduler`](greenlet::Scheduler): its loop runs on the
 //!   thread's main stack inside the greenlet trampoline, so waiting costs one context switch
@@ -43,6 +43,8 @@ mod hub;
 mod io;
 mod monitor;
 mod park;
+mod poller;
+pub mod select;
 mod signal;
 mod timer;
 mod wait;
@@ -55,6 +57,12 @@ pub use crate::glet::{
 };
 pub use crate::hub::{get_hub, ErrorReport, HoldGuard, Hub, RemoteHub, Timer};
 pub use crate::io::{wait_read, wait_write, ConcurrentUse, IoSource};
+
+/// Waiting on file descriptors (gevent's `gevent.os`): [`wait_read`](os::wait_read),
+/// [`wait_write`](os::wait_write), [`cancel_wait`](os::cancel_wait).
+pub mod os {
+    pub use crate::io::{cancel_wait, wait_read, wait_write};
+}
 pub use crate::park::{park, park_timeout, throw_into, Panic, TimedOut, Unparker};
 pub use crate::signal::{signal_handler, SignalHandle};
 pub use crate::wait::{
