@@ -46,6 +46,7 @@ mod park;
 mod poller;
 pub mod select;
 mod signal;
+pub mod threadpool;
 mod timer;
 mod wait;
 
