@@ -638,6 +638,18 @@ impl<T: AsRawFd> IoSource<T> {
             .is_some_and(|e| is_ready(e.ready, bit))
     }
 
+    /// Sets readiness bits: the next call for those directions tries before waiting.
+    pub(crate) fn set_ready(&self, bits: u8) {
+        if let Some(e) = self.hub.0.io.borrow_mut().get_mut(self.key) {
+            e.ready |= bits;
+        }
+    }
+
+    /// Parks until the poller reports `bit` (returns at once if the bit is set).
+    pub(crate) fn wait_edge(&self, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
+        park_for(&self.hub, self.key, bit, timeout)
+    }
+
     /// Clears the readiness bit `bit` (the object proved not ready).
     fn clear(&self, bit: u8) {
         if let Some(e) = self.hub.0.io.borrow_mut().get_mut(self.key) {
