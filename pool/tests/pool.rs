@@ -183,14 +183,9 @@ fn add_method() {
     p.add(&first);
     assert_eq!(p.free_count(), 0);
     assert_eq!(p.len(), 1);
-    // add waits while the pool is full: bounded here by an outer kill.
-    let adder = {
-        let (p, second) = (p.clone(), second.clone());
-        spawn(move || p.add(&second))
-    };
-    sleep(ms(100));
-    assert!(!adder.ready());
-    adder.kill();
+    // add waits while the pool is full: here until an outer Timeout.
+    let r = gevent_timeout::with_timeout(ms(100), || p.add(&second));
+    assert!(r.is_err());
     assert_eq!(p.free_count(), 0);
     assert_eq!(p.len(), 1);
     second.kill();

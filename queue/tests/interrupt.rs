@@ -123,3 +123,21 @@ fn kill_interrupts_get_and_put_on_every_kind() {
     assert_eq!(l.len(), 1);
     assert_eq!(c.balance(), 0);
 }
+
+#[test]
+fn an_outer_timeout_interrupts_get_and_put_and_leaves_no_trace() {
+    // test_raises_timeout_Timeout: a `Timeout` around the wait, rather than a time limit on it.
+    let q = Queue::<u8>::bounded(1);
+    let r = gives_up_in_time(|d| gevent_timeout::with_timeout(d, || q.get()));
+    assert!(r.is_err());
+    assert_eq!(q.getters_waiting(), 0);
+    q.put(1);
+    let r = gives_up_in_time(|d| gevent_timeout::with_timeout(d, || q.put(2)));
+    assert!(r.is_err());
+    assert_eq!(q.putters_waiting(), 0);
+    assert_eq!(q.get_nowait(), Ok(1));
+    assert_eq!(q.get_nowait(), Err(GetError::Empty)); // 2 was never put
+    let ch = Channel::<u8>::new();
+    assert!(gives_up_in_time(|d| gevent_timeout::with_timeout(d, || ch.get())).is_err());
+    assert_eq!(ch.balance(), 0);
+}
