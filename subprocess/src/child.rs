@@ -109,6 +109,14 @@ impl ChildState {
 /// the child, as in std; unlike std, the hub still reaps it when it exits, so it leaves no
 /// zombie (as long as this thread's hub runs).
 ///
+/// A `Child` belongs to the thread that spawned it, whose hub watches it: unlike std's, it is
+/// not `Send`.
+///
+/// ```compile_fail
+/// let child = gevent_subprocess::Command::new("true").spawn().unwrap();
+/// std::thread::spawn(move || drop(child)); // error: `Rc<...>` cannot be sent between threads
+/// ```
+///
 /// # Examples
 ///
 /// ```

@@ -14,11 +14,19 @@ use gevent_subprocess::{Command, Stdio};
 /// The tests count process-wide things: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Creates the hub and lets the warm-up child's exit watcher finish (a child reaped by its
+/// own `wait` before the watcher ran leaves the watcher's pidfd open until the hub next
+/// polls).
+fn warm_up() {
+    Command::new("true").status().unwrap();
+    gevent_hub::sleep(Duration::from_millis(20));
+}
+
 #[test]
 fn two_hundred_children_twenty_at_a_time() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Warm up: the hub's poller and wake-up descriptors exist from here on.
-    Command::new("true").status().unwrap();
+    warm_up();
     assert_eq!(support::zombies(), Vec::<u32>::new());
     let fds_before = support::open_fds();
 
@@ -47,7 +55,7 @@ fn two_hundred_children_twenty_at_a_time() {
     assert_eq!(statuses.len(), 200);
     assert!(statuses.iter().all(|s| s.success()));
     // Let the watcher greenlets finish and close their pidfds.
-    gevent_hub::sleep(Duration::from_millis(10));
+    support::eventually(|| support::open_fds() == fds_before);
     assert_eq!(support::zombies(), Vec::<u32>::new());
     assert_eq!(support::open_fds(), fds_before);
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
@@ -58,7 +66,7 @@ fn two_hundred_children_twenty_at_a_time() {
 #[test]
 fn no_descriptor_leaks() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    Command::new("true").status().unwrap();
+    warm_up();
     let before = support::open_fds();
 
     let mut p = Command::new("echo").stdout(Stdio::piped()).spawn().unwrap();
@@ -79,7 +87,7 @@ fn no_descriptor_leaks() {
     p.kill().unwrap();
     p.wait().unwrap();
     drop(p);
-    gevent_hub::sleep(Duration::from_millis(10));
+    support::eventually(|| support::open_fds() == before);
     assert_eq!(support::open_fds(), before);
     assert_eq!(support::zombies(), Vec::<u32>::new());
 }

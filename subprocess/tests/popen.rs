@@ -135,7 +135,7 @@ fn communicate_timeout_keeps_output() {
         .spawn()
         .unwrap();
     let e = p
-        .communicate(None, Some(Duration::from_secs(1)))
+        .communicate(None, Some(Duration::from_secs(2)))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut);
     let t: CommunicateTimeout = e.downcast().unwrap();
