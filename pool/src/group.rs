@@ -468,10 +468,13 @@ impl Group {
     /// assert!(group.is_empty());
     /// ```
     ///
+    /// A member that joins its own group waits for itself: it returns only once something
+    /// discards it.
+    ///
     /// # Panics
     ///
     /// As any wait: if nothing could ever empty the group ([`LoopExit`](gevent_hub::LoopExit)),
-    /// or if called inside the hub (or from a member: it would wait for itself).
+    /// or if called inside the hub.
     ///
     /// # Switches
     ///

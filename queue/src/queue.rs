@@ -1081,6 +1081,16 @@ impl<T: 'static, O: Order<T>> Waitable for Joined<'_, T, O> {
 }
 
 /// The iterator of [`Queue::iter`]: gets items until the queue is shut down and drained.
+///
+/// # Examples
+///
+/// ```
+/// let q = gevent_queue::Queue::new();
+/// let reader = { let q = q.clone(); gevent_hub::spawn(move || q.iter().sum::<u32>()) };
+/// for i in 1..=4 { q.put(i); }
+/// q.shutdown(false);
+/// assert_eq!(reader.get().unwrap(), 10);
+/// ```
 pub struct Iter<'a, T: 'static, O: Order<T> = Fifo> {
     /// The queue.
     queue: &'a Queue<T, O>,
@@ -1101,6 +1111,20 @@ impl<T: 'static, O: Order<T>> fmt::Debug for Iter<'_, T, O> {
 
 /// The owning iterator of a queue handle (`for item in queue`): gets items until the queue is
 /// shut down and drained. Handy where an iterator must be `'static`.
+///
+/// # Examples
+///
+/// ```
+/// let q = gevent_queue::Queue::new();
+/// let reader = {
+///     let items = q.clone().into_iter(); // 'static: it owns its handle
+///     gevent_hub::spawn(move || items.collect::<Vec<&str>>())
+/// };
+/// q.put("a");
+/// q.put("b");
+/// q.shutdown(false);
+/// assert_eq!(reader.get().unwrap(), ["a", "b"]);
+/// ```
 pub struct IntoIter<T: 'static, O: Order<T> = Fifo> {
     /// The queue.
     queue: Queue<T, O>,
