@@ -14,8 +14,12 @@
 //! * Synchronisation: [`event`] (`Event`, `AsyncResult`), [`lock`] (`Semaphore`,
 //!   `BoundedSemaphore`, `Lock`, `RLock`), [`queue`] (`Queue`, `JoinableQueue`, `PriorityQueue`,
 //!   `LifoQueue`, `Channel`).
+//! * Pools: [`pool`] (`Group`, `Pool`: `spawn`, `map`, `imap`, `imap_unordered`, `apply`).
 //! * Time limits: [`Timeout`], [`with_timeout`].
 //! * Greenlet-local storage: [`greenlet_local!`], [`local::Local`].
+//! * Processes: [`subprocess`] (`Command`, `Child`, `communicate`; std's API, waits switch).
+//! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`),
+//!   [`select`], [`os`] (`wait_read`, `wait_write`), [`threadpool`].
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
 //!
@@ -49,6 +53,9 @@ pub use gevent_hub::{
 };
 
 #[doc(inline)]
+pub use gevent_hub::{net, select, threadpool};
+
+#[doc(inline)]
 pub use gevent_event as event;
 #[doc(inline)]
 pub use gevent_lock as lock;
@@ -57,6 +64,11 @@ pub use gevent_queue as queue;
 
 #[doc(inline)]
 pub use gevent_timeout::{with_timeout, Timeout, TimeoutWith};
+
+#[doc(inline)]
+pub use gevent_pool as pool;
+#[doc(inline)]
+pub use gevent_subprocess as subprocess;
 
 /// Greenlet-local storage (gevent's `gevent.local`).
 pub mod local {
