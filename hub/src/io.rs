@@ -44,6 +44,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use greenlet::Value;
@@ -68,23 +69,95 @@ fn is_ready(ready: u8, bit: u8) -> bool {
     ready & (bit | bit << 2) != 0
 }
 
-/// An fd registered with the poller.
-pub(crate) struct IoEntry {
+/// The state of one registration, shared (an `Rc`) by the hub's registry, which the poller's
+/// events reach by key, and by its owner ([`IoSource`], a temporary wait), which reaches it
+/// directly: the hot path of a socket call touches only these cells.
+pub(crate) struct IoState {
     /// The descriptor in the epoll set (the owner's fd, or a dup of it).
-    pub(crate) fd: RawFd,
+    fd: Cell<RawFd>,
     /// Readiness bits (`READABLE`, `WRITABLE`, and the sticky `READ_CLOSED`, `WRITE_CLOSED`)
     /// reported by the poller and not disproved since.
-    pub(crate) ready: u8,
+    ready: Cell<u8>,
     /// The greenlet waiting to read, if any.
-    pub(crate) reader: Option<Unparker>,
+    reader: Cell<Option<Unparker>>,
     /// The greenlet waiting to write, if any.
-    pub(crate) writer: Option<Unparker>,
+    writer: Cell<Option<Unparker>>,
     /// Whether a waiter here keeps the loop alive.
     ///
     /// # Invariant
     ///
-    /// `HubInner::io_refs` counts one for each present `reader`/`writer` of a `refd` entry.
-    pub(crate) refd: bool,
+    /// `HubInner::io_refs` counts one for each present `reader`/`writer` of a `refd` state.
+    refd: Cell<bool>,
+}
+
+/// An fd registered with the poller: what the hub's registry holds under each key.
+pub(crate) type IoEntry = Rc<IoState>;
+
+impl IoState {
+    /// The waiter slot of a direction.
+    fn slot(&self, read: bool) -> &Cell<Option<Unparker>> {
+        if read {
+            &self.reader
+        } else {
+            &self.writer
+        }
+    }
+
+    /// Whether a call for `bit` may proceed.
+    #[inline]
+    fn is_ready(&self, bit: u8) -> bool {
+        is_ready(self.ready.get(), bit)
+    }
+
+    /// Clears readiness bits.
+    #[inline]
+    fn clear(&self, bits: u8) {
+        self.ready.set(self.ready.get() & !bits);
+    }
+
+    /// Whether a greenlet is parked in the slot of `read`.
+    fn waiting(&self, read: bool) -> bool {
+        let slot = self.slot(read);
+        let u = slot.take();
+        let w = u.as_ref().is_some_and(Unparker::is_waiting);
+        slot.set(u);
+        w
+    }
+
+    /// Whether the slot of `read` holds a waiter (live or stale: counted either way).
+    fn waiting_or_stale(&self, read: bool) -> bool {
+        let slot = self.slot(read);
+        let u = slot.take();
+        let some = u.is_some();
+        slot.set(u);
+        some
+    }
+
+    /// Stores `u` in the slot of `read`, counting it in `io_refs`. (A stale waiter found
+    /// there, woken but not yet back to clear it, is already counted.)
+    fn put_waiter(&self, hub: &HubInner, read: bool, u: Unparker) {
+        if self.slot(read).replace(Some(u)).is_none() && self.refd.get() {
+            hub.io_refs.set(hub.io_refs.get() + 1);
+        }
+    }
+
+    /// Takes the waiter of `read` out of its slot, uncounting it.
+    fn take_waiter(&self, hub: &HubInner, read: bool) -> Option<Unparker> {
+        let u = self.slot(read).take();
+        if u.is_some() && self.refd.get() {
+            hub.io_refs.set(hub.io_refs.get() - 1);
+        }
+        u
+    }
+
+    /// Wakes the waiters of both directions with the "closed" error.
+    fn wake_closed(&self, hub: &HubInner) {
+        for read in [true, false] {
+            if let Some(u) = self.take_waiter(hub, read) {
+                u.wake(Value::new(Closed));
+            }
+        }
+    }
 }
 
 /// The wake value of a waiter whose fd was closed (deregistered) under it.
@@ -129,14 +202,19 @@ impl Hub {
     /// Adds `fd` to the poller (edge-triggered, both directions) under a fresh key, with the
     /// readiness bits `ready`. If `fd` is already in the epoll set, a dup of it is added instead
     /// and returned: the caller must keep it open until [`Hub::deregister_fd`].
-    pub(crate) fn register_fd(&self, fd: RawFd, ready: u8) -> io::Result<(usize, Option<OwnedFd>)> {
-        let key = self.0.io.borrow_mut().insert(IoEntry {
-            fd,
-            ready,
-            reader: None,
-            writer: None,
-            refd: true,
+    pub(crate) fn register_fd(
+        &self,
+        fd: RawFd,
+        ready: u8,
+    ) -> io::Result<(usize, Rc<IoState>, Option<OwnedFd>)> {
+        let st = Rc::new(IoState {
+            fd: Cell::new(fd),
+            ready: Cell::new(ready),
+            reader: Cell::new(None),
+            writer: Cell::new(None),
+            refd: Cell::new(true),
         });
+        let key = self.0.io.borrow_mut().insert(st.clone());
         // SAFETY: the caller keeps `fd` open until it calls `deregister_fd` (IoSource's
         // contract), so the poller never holds a closed descriptor.
         let r = self
@@ -145,7 +223,7 @@ impl Hub {
             .add(unsafe { BorrowedFd::borrow_raw(fd) }, key);
         let dup = match r {
             Ok(()) => None,
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => match self.register_dup(fd, key) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => match self.register_dup(&st, key) {
                 Ok(d) => Some(d),
                 Err(e) => {
                     self.0.io.borrow_mut().remove(key);
@@ -157,63 +235,39 @@ impl Hub {
                 return Err(e);
             }
         };
-        Ok((key, dup))
+        Ok((key, st, dup))
     }
 
-    /// Registers a dup of `fd` under `key` (for an fd the epoll set already holds).
-    fn register_dup(&self, fd: RawFd, key: usize) -> io::Result<OwnedFd> {
-        // SAFETY: the caller keeps `fd` open for the duration of this call.
-        let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+    /// Registers a dup of the fd of `st` under `key` (for an fd the epoll set already holds).
+    fn register_dup(&self, st: &IoState, key: usize) -> io::Result<OwnedFd> {
+        // SAFETY: the caller keeps the fd open for the duration of this call.
+        let bfd = unsafe { BorrowedFd::borrow_raw(st.fd.get()) };
         let dup = rustix::io::fcntl_dupfd_cloexec(bfd, 0)?;
         // The caller keeps `dup` open until the registration is deleted.
         self.0.poller.add(dup.as_fd(), key)?;
-        self.0.io.borrow_mut()[key].fd = dup.as_raw_fd();
+        st.fd.set(dup.as_raw_fd());
         Ok(dup)
     }
 
     /// Removes `key` from the poller; waiters still parked on it are woken with the "closed"
     /// error.
     pub(crate) fn deregister_fd(&self, key: usize) {
-        let entry = {
-            let mut io = self.0.io.borrow_mut();
-            if !io.contains(key) {
-                return;
-            }
-            io.remove(key)
+        let Some(st) = self.0.io.borrow_mut().try_remove(key) else {
+            return;
         };
         // SAFETY: the fd is still open (the caller closes it after this), and registered.
-        let bfd = unsafe { BorrowedFd::borrow_raw(entry.fd) };
+        let bfd = unsafe { BorrowedFd::borrow_raw(st.fd.get()) };
         let _ = self.0.poller.delete(bfd);
-        for w in [entry.reader, entry.writer].into_iter().flatten() {
-            if entry.refd {
-                self.0.io_refs.set(self.0.io_refs.get() - 1);
-            }
-            w.wake(Value::new(Closed));
-        }
-    }
-
-    /// Wakes the waiters of `key` (without deregistering it) with the "closed" error.
-    fn cancel_waiters(&self, key: usize) {
-        let (r, w, refd) = {
-            let mut io = self.0.io.borrow_mut();
-            let Some(e) = io.get_mut(key) else { return };
-            (e.reader.take(), e.writer.take(), e.refd)
-        };
-        for u in [r, w].into_iter().flatten() {
-            if refd {
-                self.0.io_refs.set(self.0.io_refs.get() - 1);
-            }
-            u.wake(Value::new(Closed));
-        }
+        st.wake_closed(&self.0);
     }
 }
 
 /// Records the poller's events: sets readiness bits and wakes the greenlets parked for them.
 /// Called by the hub after each `epoll_wait`.
 pub(crate) fn dispatch(hub: &HubInner, events: &Events) {
-    let mut io = hub.io.borrow_mut();
+    let io = hub.io.borrow();
     for ev in events.iter() {
-        let Some(e) = io.get_mut(ev.key) else {
+        let Some(st) = io.get(ev.key) else {
             continue;
         };
         let mut bits = 0;
@@ -229,57 +283,41 @@ pub(crate) fn dispatch(hub: &HubInner, events: &Events) {
         if ev.closed {
             bits |= READ_CLOSED | WRITE_CLOSED;
         }
-        e.ready |= bits;
-        if is_ready(bits, READABLE) {
-            if let Some(u) = e.reader.take() {
-                if e.refd {
-                    hub.io_refs.set(hub.io_refs.get() - 1);
+        st.ready.set(st.ready.get() | bits);
+        for (read, bit) in [(true, READABLE), (false, WRITABLE)] {
+            if is_ready(bits, bit) {
+                if let Some(u) = st.take_waiter(hub, read) {
+                    u.wake(Value::empty());
                 }
-                u.wake(Value::empty());
-            }
-        }
-        if is_ready(bits, WRITABLE) {
-            if let Some(u) = e.writer.take() {
-                if e.refd {
-                    hub.io_refs.set(hub.io_refs.get() - 1);
-                }
-                u.wake(Value::empty());
             }
         }
     }
 }
 
-/// Parks the running greenlet until the poller sets `bit` on `key` (returns at once if it is
+/// Parks the running greenlet until the poller sets `bit` on `st` (returns at once if it is
 /// set), or `timeout` passes. Errors: `TimedOut`, the "closed" error, [`ConcurrentUse`].
-fn park_for(hub: &Hub, key: usize, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
-    let read = bit == READABLE;
-    {
-        let io = hub.0.io.borrow();
-        let Some(e) = io.get(key) else {
-            return Err(closed_error());
-        };
-        if is_ready(e.ready, bit) {
-            return Ok(());
-        }
-        let slot = if read { &e.reader } else { &e.writer };
-        if slot.as_ref().is_some_and(Unparker::is_waiting) {
-            return Err(io::Error::other(ConcurrentUse { fd: e.fd, read }));
-        }
+fn park_for(hub: &Hub, st: &IoState, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
+    if st.is_ready(bit) {
+        return Ok(());
     }
-    let _guard = ClearSlot { hub, key, read };
-    let r = park_timeout(timeout, |u| {
-        let mut io = hub.0.io.borrow_mut();
-        let e = &mut io[key];
-        let refd = e.refd;
-        let slot = if read { &mut e.reader } else { &mut e.writer };
-        // A stale waiter (woken, its greenlet not yet back to clear it) is already counted.
-        if slot.replace(u).is_none() && refd {
-            hub.0.io_refs.set(hub.0.io_refs.get() + 1);
-        }
-    });
+    let read = bit == READABLE;
+    if st.waiting(read) {
+        let fd = st.fd.get();
+        return Err(io::Error::other(ConcurrentUse { fd, read }));
+    }
+    let guard = ClearSlot { hub, st, read };
+    let r = park_timeout(timeout, |u| st.put_waiter(&hub.0, read, u));
     match r {
-        Ok(v) if v.is::<Closed>() => Err(closed_error()),
-        Ok(_) => Ok(()),
+        Ok(v) => {
+            // Whoever woke us (the poller, a deregistration, a cancel) took the waiter out of
+            // the slot: nothing to clear.
+            std::mem::forget(guard);
+            if v.is::<Closed>() {
+                Err(closed_error())
+            } else {
+                Ok(())
+            }
+        }
         Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
     }
 }
@@ -289,36 +327,23 @@ struct ClearSlot<'a> {
     /// The hub.
     hub: &'a Hub,
     /// The registration.
-    key: usize,
+    st: &'a IoState,
     /// Which direction.
     read: bool,
 }
 
 impl Drop for ClearSlot<'_> {
     fn drop(&mut self) {
-        let hub = &self.hub.0;
-        let taken = {
-            let mut io = hub.io.borrow_mut();
-            let Some(e) = io.get_mut(self.key) else {
-                return;
-            };
-            let refd = e.refd;
-            let slot = if self.read {
-                &mut e.reader
-            } else {
-                &mut e.writer
-            };
-            // Only our own waiter: a slot holding a live waiter of another greenlet is theirs.
-            match slot {
-                Some(u) if !u.is_waiting() => slot.take().map(|u| (u, refd)),
-                _ => None,
-            }
-        };
-        if let Some((u, refd)) = taken {
-            if refd {
-                hub.io_refs.set(hub.io_refs.get() - 1);
-            }
-            drop(u);
+        let slot = self.st.slot(self.read);
+        let Some(u) = slot.take() else { return };
+        if u.is_waiting() {
+            // A live waiter of another greenlet (ours was woken, and replaced): theirs.
+            slot.set(Some(u));
+            return;
+        }
+        if self.st.refd.get() {
+            let hub = &self.hub.0;
+            hub.io_refs.set(hub.io_refs.get() - 1);
         }
     }
 }
@@ -403,6 +428,8 @@ pub struct IoSource<T: AsRawFd> {
     io: Option<T>,
     /// Its key in the hub's registry.
     key: usize,
+    /// Its registration's state (also in the registry).
+    st: Rc<IoState>,
     /// A dup of the fd registered in its place, when the fd itself already was.
     dup: Option<OwnedFd>,
     /// The hub it is registered with.
@@ -427,10 +454,11 @@ impl<T: AsRawFd> IoSource<T> {
     /// connecting: the first wait waits for the poller).
     pub(crate) fn with_readiness(io: T, ready: u8) -> io::Result<IoSource<T>> {
         let hub = get_hub();
-        let (key, dup) = hub.register_fd(io.as_raw_fd(), ready)?;
+        let (key, st, dup) = hub.register_fd(io.as_raw_fd(), ready)?;
         Ok(IoSource {
             io: Some(io),
             key,
+            st,
             dup,
             hub,
         })
@@ -470,16 +498,15 @@ impl<T: AsRawFd> IoSource<T> {
     ///
     /// Never.
     pub fn set_ref(&self, refd: bool) {
-        let hub = &self.hub.0;
-        let mut io = hub.io.borrow_mut();
-        let Some(e) = io.get_mut(self.key) else {
-            return;
-        };
-        if e.refd == refd {
+        let st = &self.st;
+        if st.refd.replace(refd) == refd {
             return;
         }
-        e.refd = refd;
-        let n = usize::from(e.reader.is_some()) + usize::from(e.writer.is_some());
+        let n = [true, false]
+            .into_iter()
+            .filter(|&r| st.waiting_or_stale(r))
+            .count();
+        let hub = &self.hub.0;
         if refd {
             hub.io_refs.set(hub.io_refs.get() + n);
         } else {
@@ -535,9 +562,9 @@ impl<T: AsRawFd> IoSource<T> {
             if poll_now(self.as_raw_fd(), ev)? {
                 return Ok(());
             }
-            self.clear(bit);
+            self.st.clear(bit);
         }
-        park_for(&self.hub, self.key, bit, timeout)
+        park_for(&self.hub, &self.st, bit, timeout)
     }
 
     /// Runs `op` (a non-blocking read, receive or accept on the object) until it does not
@@ -602,16 +629,17 @@ impl<T: AsRawFd> IoSource<T> {
         drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let mut deadline: Option<Instant> = None;
+        let st = &*self.st;
         loop {
-            if self.bit(bit) {
+            if st.is_ready(bit) {
                 match op(self.get_ref()) {
                     Ok(r) => {
                         if drained(&r) {
-                            self.clear(bit);
+                            st.clear(bit);
                         }
                         return Ok(r);
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(bit),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => st.clear(bit),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e),
                 }
@@ -624,37 +652,28 @@ impl<T: AsRawFd> IoSource<T> {
                     Some(d.saturating_duration_since(now))
                 }
             };
-            park_for(&self.hub, self.key, bit, left)?;
+            park_for(&self.hub, st, bit, left)?;
         }
     }
 
     /// Whether the readiness bit `bit` is set.
     fn bit(&self, bit: u8) -> bool {
-        self.hub
-            .0
-            .io
-            .borrow()
-            .get(self.key)
-            .is_some_and(|e| is_ready(e.ready, bit))
+        self.st.is_ready(bit)
     }
 
     /// Sets readiness bits: the next call for those directions tries before waiting.
     pub(crate) fn set_ready(&self, bits: u8) {
-        if let Some(e) = self.hub.0.io.borrow_mut().get_mut(self.key) {
-            e.ready |= bits;
-        }
+        self.st.ready.set(self.st.ready.get() | bits);
     }
 
     /// Parks until the poller reports `bit` (returns at once if the bit is set).
     pub(crate) fn wait_edge(&self, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
-        park_for(&self.hub, self.key, bit, timeout)
+        park_for(&self.hub, &self.st, bit, timeout)
     }
 
     /// Clears the readiness bit `bit` (the object proved not ready).
     fn clear(&self, bit: u8) {
-        if let Some(e) = self.hub.0.io.borrow_mut().get_mut(self.key) {
-            e.ready &= !bit;
-        }
+        self.st.clear(bit);
     }
 
     /// Tells the hub that the object is not readable now (a call made outside
@@ -687,7 +706,7 @@ impl<T: AsRawFd> IoSource<T> {
     ///
     /// Never.
     pub fn cancel_wait(&self) {
-        self.hub.cancel_waiters(self.key);
+        self.st.wake_closed(&self.hub.0);
         cancel_wait(self.as_raw_fd());
     }
 
@@ -742,6 +761,8 @@ pub(crate) struct TempReg {
     fd: RawFd,
     /// Its key in the hub's registry.
     key: usize,
+    /// Its registration's state.
+    st: Rc<IoState>,
     /// Identifies this registration in `TEMP`.
     id: u64,
     /// The dup registered in place of `fd`, if `fd` was already registered.
@@ -755,7 +776,7 @@ impl TempReg {
             return Err(closed_error());
         }
         let hub = get_hub();
-        let (key, dup) = hub.register_fd(fd, 0)?;
+        let (key, st, dup) = hub.register_fd(fd, 0)?;
         let id = TEMP_ID.with(|c| {
             let id = c.get();
             c.set(id + 1);
@@ -766,6 +787,7 @@ impl TempReg {
             hub,
             fd,
             key,
+            st,
             id,
             dup,
         })
@@ -773,23 +795,21 @@ impl TempReg {
 
     /// Parks until the fd is ready for `bit`.
     pub(crate) fn wait(&self, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
-        park_for(&self.hub, self.key, bit, timeout)
+        park_for(&self.hub, &self.st, bit, timeout)
     }
 
     /// Stores `u` as the waiter for the directions in `bits` (for waits on several fds with
     /// one park); returns `false` if the fd is already known ready (then nothing is stored).
     pub(crate) fn add_waiter(&self, bits: u8, u: &Unparker) -> bool {
-        let mut io = self.hub.0.io.borrow_mut();
-        let Some(e) = io.get_mut(self.key) else {
-            return false;
-        };
-        if is_ready(e.ready, bits & READABLE) || is_ready(e.ready, bits & WRITABLE) {
+        let st = &self.st;
+        if (bits & READABLE != 0 && st.is_ready(READABLE))
+            || (bits & WRITABLE != 0 && st.is_ready(WRITABLE))
+        {
             return false;
         }
-        let refd = e.refd;
-        for (bit, slot) in [(READABLE, &mut e.reader), (WRITABLE, &mut e.writer)] {
-            if bits & bit != 0 && slot.replace(u.clone()).is_none() && refd {
-                self.hub.0.io_refs.set(self.hub.0.io_refs.get() + 1);
+        for (read, bit) in [(true, READABLE), (false, WRITABLE)] {
+            if bits & bit != 0 {
+                st.put_waiter(&self.hub.0, read, u.clone());
             }
         }
         true
@@ -797,18 +817,9 @@ impl TempReg {
 
     /// Removes the waiters stored by `add_waiter`.
     pub(crate) fn remove_waiters(&self) {
-        let (r, w) = {
-            let mut io = self.hub.0.io.borrow_mut();
-            let Some(e) = io.get_mut(self.key) else {
-                return;
-            };
-            let n = usize::from(e.reader.is_some()) + usize::from(e.writer.is_some());
-            if e.refd {
-                self.hub.0.io_refs.set(self.hub.0.io_refs.get() - n);
-            }
-            (e.reader.take(), e.writer.take())
-        };
-        drop((r, w));
+        for read in [true, false] {
+            drop(self.st.take_waiter(&self.hub.0, read));
+        }
     }
 }
 
