@@ -17,6 +17,8 @@ use crate::wait::{wait_one, Notify, Waitable, WaiterKey, WaiterSet};
 thread_local! {
     /// Numbers default names, `Greenlet-N`, as gevent does.
     static COUNTER: Cell<u64> = const { Cell::new(0) };
+    /// Counts the deaths of this thread's greenlets (see [`Waitable::ready_order`]).
+    static DEATHS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Where a greenlet is in its life.
@@ -70,6 +72,8 @@ struct Shared<T: 'static> {
     life: Cell<Life>,
     /// The outcome, once dead.
     result: RefCell<Option<Result<T, GreenletError>>>,
+    /// Its place in the order of deaths of the thread's greenlets (from 1); 0 while alive.
+    died: Cell<u64>,
     /// A reference to itself while scheduled and not yet running, so that a greenlet spawned
     /// without keeping its handle still runs (the raw greenlet's function only holds a weak
     /// reference, so that a never-started greenlet is freed with its last handle).
@@ -221,6 +225,7 @@ impl<T: 'static> Greenlet<T> {
             raw: RefCell::new(None),
             life: Cell::new(Life::Unstarted),
             result: RefCell::new(None),
+            died: Cell::new(0),
             keepalive: RefCell::new(None),
             extra: RefCell::new(None),
             waiters: WaiterSet::new(),
@@ -390,6 +395,10 @@ impl<T: 'static> Greenlet<T> {
     fn finish(&self, outcome: Result<T, GreenletError>) {
         *self.inner.result.borrow_mut() = Some(outcome);
         self.inner.life.set(Life::Dead);
+        self.inner.died.set(DEATHS.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        }));
         let keep = self.inner.keepalive.borrow_mut().take();
         let raw = self.inner.raw.borrow_mut().take();
         if let Some(raw) = raw {
@@ -790,6 +799,10 @@ impl<T: 'static> Waitable for Greenlet<T> {
 
     fn failure(&self) -> Option<GreenletError> {
         self.exception()
+    }
+
+    fn ready_order(&self) -> Option<u64> {
+        Some(self.inner.died.get())
     }
 }
 

@@ -49,6 +49,17 @@ pub trait Waitable {
     fn failure(&self) -> Option<GreenletError> {
         None
     }
+
+    /// For objects that record when they became ready (greenlets record their death): `0`
+    /// while not ready, then a number that grows with the time it became ready among the
+    /// thread's objects of its kind. `None` (the default) if the object keeps no such record.
+    ///
+    /// When every object given to [`wait`] or [`joinall`] keeps one, they wait for the objects
+    /// in turn, registering with one object at a time instead of all of them, and still
+    /// return the indices in the order the objects became ready.
+    fn ready_order(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<W: Waitable + ?Sized> Waitable for &W {
@@ -64,6 +75,9 @@ impl<W: Waitable + ?Sized> Waitable for &W {
     fn failure(&self) -> Option<GreenletError> {
         (**self).failure()
     }
+    fn ready_order(&self) -> Option<u64> {
+        (**self).ready_order()
+    }
 }
 
 impl<W: Waitable + ?Sized> Waitable for Rc<W> {
@@ -78,6 +92,9 @@ impl<W: Waitable + ?Sized> Waitable for Rc<W> {
     }
     fn failure(&self) -> Option<GreenletError> {
         (**self).failure()
+    }
+    fn ready_order(&self) -> Option<u64> {
+        (**self).ready_order()
     }
 }
 
@@ -367,7 +384,40 @@ impl<W: Waitable> Drop for Iwait<'_, W> {
 ///
 /// Yes, unless all are ready.
 pub fn wait<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Vec<usize> {
+    if objs.iter().all(|o| o.ready_order().is_some()) {
+        return wait_in_turn(objs, timeout);
+    }
     iwait(objs, timeout).collect()
+}
+
+/// [`wait`] for objects that record when they became ready: waits for each in turn (most are
+/// ready by the time the one before is, so this registers with few of them), then sorts the
+/// ready ones by [`Waitable::ready_order`].
+fn wait_in_turn<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Vec<usize> {
+    let deadline = timeout.map(|d| Instant::now() + d);
+    for o in objs {
+        if o.ready() {
+            continue;
+        }
+        let left = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => break,
+            },
+            None => None,
+        };
+        if !wait_one(o, left) {
+            break;
+        }
+    }
+    let mut done: Vec<(u64, usize)> = objs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.ready())
+        .map(|(i, o)| (o.ready_order().unwrap_or(0), i))
+        .collect();
+    done.sort_unstable();
+    done.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Options of [`joinall_with`], as gevent's `joinall(greenlets, timeout, raise_error, count)`.
