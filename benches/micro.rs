@@ -19,9 +19,22 @@ fn out(name: &str, v: f64, unit: &str) {
 
 /// Runs `f(n)` once and prints its time per operation.
 fn timed(name: &str, n: u64, f: impl FnOnce(u64)) {
+    if !wanted(name) {
+        return;
+    }
     let t = Instant::now();
     f(n);
     out(name, t.elapsed().as_nanos() as f64 / n as f64, "ns/op");
+}
+
+/// Whether metric `name` was asked for: all of them, unless names are given as arguments
+/// (`cargo bench --bench micro -- 0.3 yield2 timers`, for profiling one at a time).
+fn wanted(name: &str) -> bool {
+    let names: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
+        .collect();
+    names.is_empty() || names.iter().any(|a| a == name)
 }
 
 /// The scale argument: the first one that parses as a number (cargo adds `--bench`).
@@ -115,6 +128,9 @@ fn rss_bytes() -> u64 {
 /// Resident memory per greenlet for `n` greenlets parked at once (each in a plain `park`,
 /// its `Unparker` kept in a `Vec`, as an `Event`'s waiter list would keep it).
 fn parked_bytes(n: u64) {
+    if !wanted("parked_bytes") {
+        return;
+    }
     let before = rss_bytes();
     let parked: Rc<RefCell<Vec<gevent::Unparker>>> = Rc::default();
     let gs: Vec<_> = (0..n)

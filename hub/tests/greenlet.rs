@@ -98,7 +98,8 @@ fn states_of_a_panicking_greenlet() {
 /// `TestDeadPropertyDuringSwitch`: a running greenlet never looks dead to itself.
 #[test]
 fn running_greenlet_is_not_dead_to_itself() {
-    let slot: Rc<RefCell<Option<Greenlet<(bool, bool, bool)>>>> = Rc::default();
+    type States = (bool, bool, bool);
+    let slot: Rc<RefCell<Option<Greenlet<States>>>> = Rc::default();
     let s = slot.clone();
     let g = Greenlet::new(move || {
         let me = s.borrow_mut().take().unwrap();

@@ -14,6 +14,9 @@ use std::time::Duration;
 use gevent_hub::{get_hub, getcurrent, sleep, spawn, Greenlet, LinkId};
 use support::{capture_errors, log, push, seen, Log};
 
+/// A link callback of the tests.
+type Listener = Box<dyn Fn(&Greenlet<i32>)>;
+
 /// Which kinds of link fired, for a greenlet with one link of each kind.
 fn fired_links<T: Clone + 'static>(g: &Greenlet<T>) -> Log<&'static str> {
     let fired = log();
@@ -190,7 +193,7 @@ fn panicking_links_do_not_stop_the_others() {
             5
         });
         let results = log();
-        let add = |f: Box<dyn Fn(&Greenlet<i32>)>| {
+        let add = |f: Listener| {
             if kind == "link" {
                 g.link(f);
             } else {
@@ -235,7 +238,7 @@ fn a_link_can_unlink_a_later_one() {
         let g = spawn(|| 5);
         let results = log();
         let ids: Rc<RefCell<Vec<LinkId>>> = Rc::default();
-        let add = |f: Box<dyn Fn(&Greenlet<i32>)>| {
+        let add = |f: Listener| {
             if kind == "link" {
                 g.link(f)
             } else {
