@@ -2,16 +2,25 @@
 //!
 //! This is the project's main program. It walks through the examples of `examples/`, in the
 //! order of gevent's and greenlet's tutorials: raw greenlets first (switching, parents,
-//! arguments, resuming, killing); sections for the hub, pools, queues and the rest of the
-//! toolkit come as those crates land.
+//! arguments, resuming, killing), then the hub (spawn, join, states, links, kill, signals),
+//! synchronisation (events, semaphores, greenlet-local storage, timeouts), queues and pools,
+//! and child processes.
 //!
 //! Run it with `cargo run --release --example tour`, or `cargo run --example tour -- WORD` for
 //! the sections whose title contains `WORD`.
 
+#[path = "gevent_async_result.rs"]
+mod gevent_async_result;
+#[path = "gevent_bounded_semaphore.rs"]
+mod gevent_bounded_semaphore;
+#[path = "gevent_event.rs"]
+mod gevent_event;
 #[path = "gevent_functions.rs"]
 mod gevent_functions;
 #[path = "gevent_lifecycle.rs"]
 mod gevent_lifecycle;
+#[path = "gevent_local.rs"]
+mod gevent_local;
 #[path = "gevent_signal_shutdown.rs"]
 mod gevent_signal_shutdown;
 #[path = "gevent_sleep_ref.rs"]
@@ -26,6 +35,8 @@ mod gevent_states;
 mod gevent_subclass;
 #[path = "gevent_sync_async.rs"]
 mod gevent_sync_async;
+#[path = "gevent_timeout.rs"]
+mod gevent_timeout;
 #[path = "greenlet_args.rs"]
 mod greenlet_args;
 #[path = "greenlet_parent.rs"]
@@ -38,6 +49,24 @@ mod greenlet_resume;
 mod greenlet_switch;
 #[path = "greenlet_throw.rs"]
 mod greenlet_throw;
+#[path = "pool_group.rs"]
+mod pool_group;
+#[path = "pool_imap_unordered.rs"]
+mod pool_imap_unordered;
+#[path = "pool_methods.rs"]
+mod pool_methods;
+#[path = "pool_size.rs"]
+mod pool_size;
+#[path = "queue_bounded.rs"]
+mod queue_bounded;
+#[path = "queue_workers.rs"]
+mod queue_workers;
+#[path = "subprocess_parallel.rs"]
+mod subprocess_parallel;
+#[path = "subprocess_pipeline.rs"]
+mod subprocess_pipeline;
+#[path = "subprocess_popen.rs"]
+mod subprocess_popen;
 
 /// One section of the tour: a title, the example it comes from, and the code that shows it.
 struct Section {
@@ -127,6 +156,79 @@ const SECTIONS: &[Section] = &[
         title: "The hub: shutting down on SIGQUIT",
         example: "gevent_signal_shutdown",
         run: gevent_signal_shutdown::main,
+    },
+    // Synchronisation (crates `gevent-event`, `gevent-lock`, `gevent-local`, `gevent-timeout`).
+    Section {
+        title: "Synchronisation: an Event, one setter and many waiters",
+        example: "gevent_event",
+        run: gevent_event::main,
+    },
+    Section {
+        title: "Synchronisation: AsyncResult, a value for whoever waits",
+        example: "gevent_async_result",
+        run: gevent_async_result::main,
+    },
+    Section {
+        title: "Synchronisation: a BoundedSemaphore around a shared resource",
+        example: "gevent_bounded_semaphore",
+        run: gevent_bounded_semaphore::main,
+    },
+    Section {
+        title: "Synchronisation: greenlet-local storage",
+        example: "gevent_local",
+        run: gevent_local::main,
+    },
+    Section {
+        title: "Time limits: Timeout in its forms",
+        example: "gevent_timeout",
+        run: gevent_timeout::main,
+    },
+    // Queues and pools (crates `gevent-queue`, `gevent-pool`).
+    Section {
+        title: "Queues: a boss and three workers sharing 24 tasks",
+        example: "queue_workers",
+        run: queue_workers::main,
+    },
+    Section {
+        title: "Queues: a bounded queue makes the boss wait",
+        example: "queue_bounded",
+        run: queue_bounded::main,
+    },
+    Section {
+        title: "Pools: imap_unordered, imap and map",
+        example: "pool_imap_unordered",
+        run: pool_imap_unordered::main,
+    },
+    Section {
+        title: "Pools: a Group of greenlets",
+        example: "pool_group",
+        run: pool_group::main,
+    },
+    Section {
+        title: "Pools: a Pool limits concurrency",
+        example: "pool_size",
+        run: pool_size::main,
+    },
+    Section {
+        title: "Pools: apply, apply_async, map and friends",
+        example: "pool_methods",
+        run: pool_methods::main,
+    },
+    // Processes (crate `gevent-subprocess`).
+    Section {
+        title: "Processes: Popen with a pipe while another greenlet works",
+        example: "subprocess_popen",
+        run: || subprocess_popen::main().expect("subprocess_popen"),
+    },
+    Section {
+        title: "Processes: ten children at once",
+        example: "subprocess_parallel",
+        run: subprocess_parallel::main,
+    },
+    Section {
+        title: "Processes: a pipeline between two children",
+        example: "subprocess_pipeline",
+        run: || subprocess_pipeline::main().expect("subprocess_pipeline"),
     },
 ];
 
