@@ -176,6 +176,21 @@ pub(crate) fn closed_error() -> io::Error {
 
 /// Two greenlets tried to wait for the same direction of one fd (gevent's
 /// `ConcurrentObjectUseError`). Returned inside an `io::Error` of kind `Other`.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// use gevent_hub::{net::unix::UnixStream, ConcurrentUse};
+/// let (a, _b) = UnixStream::pair().unwrap();
+/// let mut r1 = a.try_clone().unwrap();
+/// let g = gevent_hub::spawn(move || { let _ = r1.read(&mut [0u8; 1]); });
+/// gevent_hub::sleep(std::time::Duration::ZERO); // g waits to read
+/// let e = (&a).read(&mut [0u8; 1]).unwrap_err();
+/// let cu = e.get_ref().unwrap().downcast_ref::<ConcurrentUse>().unwrap();
+/// assert!(cu.read);
+/// g.kill();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConcurrentUse {
     /// The fd.
@@ -439,6 +454,15 @@ pub struct IoSource<T: AsRawFd> {
 impl<T: AsRawFd> IoSource<T> {
     /// Registers `io` with this thread's hub. Put it in non-blocking mode first.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// src.wait_writable(None).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// If the poller refuses the fd.
@@ -466,6 +490,14 @@ impl<T: AsRawFd> IoSource<T> {
 
     /// The object.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// assert!(src.get_ref().peer_addr().is_ok());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -474,6 +506,14 @@ impl<T: AsRawFd> IoSource<T> {
     }
 
     /// The object, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let mut src = gevent_hub::IoSource::new(a).unwrap();
+    /// src.get_mut().set_nonblocking(true).unwrap();
+    /// ```
     ///
     /// # Switches
     ///
@@ -484,6 +524,15 @@ impl<T: AsRawFd> IoSource<T> {
 
     /// Deregisters and returns the object.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// let a: std::os::unix::net::UnixStream = src.into_inner(); // deregistered
+    /// # drop(a);
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -493,6 +542,16 @@ impl<T: AsRawFd> IoSource<T> {
     }
 
     /// Whether waiters on this object keep the loop alive (gevent's `ref`); default `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// src.set_ref(false); // waiting on it alone would be "blocked forever"
+    /// assert!(src.wait_readable(Some(Duration::from_millis(1))).is_err());
+    /// ```
     ///
     /// # Switches
     ///
@@ -518,6 +577,19 @@ impl<T: AsRawFd> IoSource<T> {
     /// Level semantics: returns at once while the object is readable, even if nothing was read
     /// since the last wait.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{io::Write, time::Duration};
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// let e = src.wait_readable(Some(Duration::from_millis(5))).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    /// b.write_all(b"x").unwrap();
+    /// src.wait_readable(None).unwrap();
+    /// src.wait_readable(None).unwrap(); // still readable: nothing was read
+    /// ```
+    ///
     /// # Errors
     ///
     /// `TimedOut` after `timeout`; `EBADF` (`raw_os_error`) if it is closed while waiting (see
@@ -536,6 +608,14 @@ impl<T: AsRawFd> IoSource<T> {
     }
 
     /// Waits until the object is writable; see [`wait_readable`](IoSource::wait_readable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// src.wait_writable(None).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -598,6 +678,19 @@ impl<T: AsRawFd> IoSource<T> {
 
     /// Runs `op` (a non-blocking write, send or connect on the object) until it does not
     /// return `WouldBlock`, switching to the hub in between until the object is writable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// let n = src.write_with(None, |mut s| s.write(b"hello")).unwrap();
+    /// let mut buf = [0u8; 5];
+    /// b.read_exact(&mut buf[..n]).unwrap();
+    /// assert_eq!(&buf, b"hello");
+    /// ```
     ///
     /// # Errors
     ///
@@ -681,6 +774,18 @@ impl<T: AsRawFd> IoSource<T> {
     /// for the poller instead of trying first. Calling it when the object is readable only
     /// costs a trip through the hub.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// // A read made directly on the object said WouldBlock: tell the hub.
+    /// assert!(src.get_ref().read(&mut [0u8; 1]).is_err());
+    /// src.clear_readable();
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -690,6 +795,15 @@ impl<T: AsRawFd> IoSource<T> {
 
     /// Tells the hub that the object is not writable now; see
     /// [`clear_readable`](IoSource::clear_readable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = gevent_hub::IoSource::new(a).unwrap();
+    /// src.clear_writable(); // wrong here (it is writable): costs one trip through the hub
+    /// src.wait_writable(None).unwrap();
+    /// ```
     ///
     /// # Switches
     ///
@@ -701,6 +815,19 @@ impl<T: AsRawFd> IoSource<T> {
     /// Wakes the greenlets waiting on this object now (its own readers and writers, and
     /// those in [`wait_read`] / [`wait_write`] / `select` on its fd) with `EBADF`, as gevent
     /// does when a socket is closed in another greenlet. The object stays registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let src = std::rc::Rc::new(gevent_hub::IoSource::new(a).unwrap());
+    /// let s2 = src.clone();
+    /// let g = gevent_hub::spawn(move || s2.wait_readable(None).map_err(|e| e.raw_os_error()));
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// src.cancel_wait();
+    /// assert_eq!(g.get().unwrap(), Err(Some(libc::EBADF)));
+    /// ```
     ///
     /// # Switches
     ///

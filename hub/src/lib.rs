@@ -19,6 +19,11 @@
 //! * A panic in a greenlet is recorded on it, reported once by the hub (see
 //!   [`Hub::set_error_handler`]), and never reaches another greenlet. Kills are `GreenletExit`
 //!   unwinding from the wait, so `Drop`s run.
+//! * File descriptors are registered once, edge-triggered, and carry readiness bits
+//!   ([`IoSource`]): a socket call tries the system call first and parks only after
+//!   `WouldBlock`, so an echo round trip costs its `recv`, its `send` and a share of one
+//!   `epoll_wait`. On top: cooperative sockets ([`net`]), [`select`], [`os`] fd waits, a
+//!   [`threadpool`] for blocking work, and DNS on that pool ([`resolver`]).
 //!
 //! # Examples
 //!
@@ -61,8 +66,8 @@ pub use crate::glet::{
 pub use crate::hub::{get_hub, ErrorReport, HoldGuard, Hub, RemoteHub, Timer};
 pub use crate::io::{wait_read, wait_write, ConcurrentUse, IoSource};
 
-/// Waiting on file descriptors (gevent's `gevent.os`): [`wait_read`](os::wait_read),
-/// [`wait_write`](os::wait_write), [`cancel_wait`](os::cancel_wait).
+/// Waiting on file descriptors (gevent's `gevent.os`): [`wait_read`], [`wait_write`],
+/// [`cancel_wait`](os::cancel_wait).
 pub mod os {
     pub use crate::io::{cancel_wait, wait_read, wait_write};
 }

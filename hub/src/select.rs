@@ -39,19 +39,86 @@ use crate::io::{closed_error, is_closed_value, ppoll, TempReg, READABLE, WRITABL
 use crate::park::park_timeout;
 
 /// Data to read (`poll(2)`'s flag).
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::select::{PollFd, POLLIN, POLLPRI};
+/// let p = PollFd::new(0, POLLIN | POLLPRI);
+/// assert_eq!(p.events & POLLIN, POLLIN);
+/// ```
 pub const POLLIN: i16 = libc::POLLIN;
 /// Urgent data to read.
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::select::{Poll, POLLIN, POLLPRI};
+/// let mut p = Poll::new();
+/// p.register(0, POLLIN | POLLPRI);
+/// ```
 pub const POLLPRI: i16 = libc::POLLPRI;
 /// Writing will not block.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use gevent_hub::select::{poll, PollFd, POLLOUT};
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// let mut fds = [PollFd::new(a.as_raw_fd(), POLLOUT)];
+/// assert_eq!(poll(&mut fds, None).unwrap(), 1);
+/// assert_eq!(fds[0].revents, POLLOUT);
+/// ```
 pub const POLLOUT: i16 = libc::POLLOUT;
 /// An error (reported, never asked for).
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::select::{PollFd, POLLERR, POLLHUP};
+/// let p = PollFd::new(0, 0);
+/// assert_eq!(p.revents & (POLLERR | POLLHUP), 0);
+/// ```
 pub const POLLERR: i16 = libc::POLLERR;
 /// Hang-up (reported, never asked for).
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use gevent_hub::select::{poll, PollFd, POLLHUP, POLLIN};
+/// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// drop(b);
+/// let mut fds = [PollFd::new(a.as_raw_fd(), POLLIN)];
+/// poll(&mut fds, None).unwrap();
+/// assert!(fds[0].revents & POLLHUP != 0);
+/// ```
 pub const POLLHUP: i16 = libc::POLLHUP;
 /// The fd is not open (reported, never asked for).
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::select::{poll, PollFd, POLLIN, POLLNVAL};
+/// let mut fds = [PollFd::new(1_000_000, POLLIN)]; // not an open fd
+/// assert_eq!(poll(&mut fds, Some(std::time::Duration::ZERO)).unwrap(), 1);
+/// assert_eq!(fds[0].revents, POLLNVAL);
+/// ```
 pub const POLLNVAL: i16 = libc::POLLNVAL;
 
 /// One entry of [`poll()`]: an fd, the events asked for, the events reported.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use gevent_hub::select::{poll, PollFd, POLLIN, POLLOUT};
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// let mut fds = [PollFd::new(a.as_raw_fd(), POLLIN | POLLOUT)];
+/// poll(&mut fds, None).unwrap();
+/// assert_eq!(fds[0].revents, POLLOUT);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollFd {
     /// The fd; a negative one is ignored (its `revents` stays 0), as in `poll(2)`.
@@ -315,11 +382,29 @@ pub struct Poll {
 
 impl Poll {
     /// An empty set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p = gevent_hub::select::Poll::new();
+    /// assert!(p.poll(Some(std::time::Duration::ZERO)).unwrap().is_empty());
+    /// ```
     pub fn new() -> Poll {
         Poll::default()
     }
 
     /// Adds `fd` with `eventmask` (or replaces its mask), like Python's `register`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use gevent_hub::select::{Poll, POLLOUT};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let mut p = Poll::new();
+    /// p.register(a.as_raw_fd(), POLLOUT);
+    /// assert_eq!(p.poll(None).unwrap(), [(a.as_raw_fd(), POLLOUT)]);
+    /// ```
     ///
     /// # Switches
     ///
@@ -329,6 +414,18 @@ impl Poll {
     }
 
     /// Changes the mask of a registered `fd`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use gevent_hub::select::{Poll, POLLIN, POLLOUT};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let mut p = Poll::new();
+    /// p.register(a.as_raw_fd(), POLLOUT);
+    /// p.modify(a.as_raw_fd(), POLLIN).unwrap();
+    /// assert!(p.poll(Some(std::time::Duration::from_millis(1))).unwrap().is_empty());
+    /// ```
     ///
     /// # Errors
     ///
@@ -352,6 +449,16 @@ impl Poll {
 
     /// Removes `fd`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::select::{Poll, POLLIN};
+    /// let mut p = Poll::new();
+    /// p.register(5, POLLIN);
+    /// p.unregister(5).unwrap();
+    /// assert!(p.unregister(5).is_err());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `NotFound` if it is not registered (Python raises `KeyError`).
@@ -368,6 +475,19 @@ impl Poll {
 
     /// Waits (switching) until some registered fd has events, or `timeout`; returns the
     /// `(fd, revents)` pairs that have any (empty on timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{io::Write, os::fd::AsRawFd};
+    /// use gevent_hub::select::{Poll, POLLIN};
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let mut p = Poll::new();
+    /// p.register(a.as_raw_fd(), POLLIN);
+    /// gevent_hub::spawn(move || b.write_all(b"x").unwrap());
+    /// let ready = p.poll(None).unwrap(); // switches until the greenlet has written
+    /// assert_eq!(ready[0].0, a.as_raw_fd());
+    /// ```
     ///
     /// # Errors
     ///

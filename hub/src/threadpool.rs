@@ -49,9 +49,23 @@ use crate::park::Panic;
 use crate::wait::{wait_one, Notify, Waitable, WaiterKey, WaiterSet};
 
 /// How long an idle worker waits for a job before it exits, unless changed.
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::threadpool::DEFAULT_IDLE_TIMEOUT;
+/// assert_eq!(DEFAULT_IDLE_TIMEOUT, std::time::Duration::from_secs(5));
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The size of the default pool (gevent's `GEVENT_THREADPOOL_SIZE` default is 10).
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::threadpool::{default, DEFAULT_MAXSIZE};
+/// assert_eq!(default().maxsize(), DEFAULT_MAXSIZE);
+/// ```
 pub const DEFAULT_MAXSIZE: usize = 10;
 
 /// A job as the workers see it.
@@ -125,6 +139,15 @@ impl ThreadPool {
 
     /// The number of worker threads alive now.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(2);
+    /// assert_eq!(pool.size(), 0);
+    /// pool.apply(|| ());
+    /// assert_eq!(pool.size(), 1);
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -133,6 +156,13 @@ impl ThreadPool {
     }
 
     /// The most threads the pool runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(3);
+    /// assert_eq!(pool.maxsize(), 3);
+    /// ```
     ///
     /// # Switches
     ///
@@ -188,6 +218,15 @@ impl ThreadPool {
     }
 
     /// The number of jobs waiting for a free thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(0);
+    /// let _job = pool.spawn(|| ());
+    /// assert_eq!(pool.queued(), 1);
+    /// pool.set_maxsize(1);
+    /// ```
     ///
     /// # Switches
     ///
@@ -494,6 +533,15 @@ pub struct ThreadResult<T> {
 impl<T> ThreadResult<T> {
     /// Whether the outcome has arrived.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// let r = pool.spawn(|| 1);
+    /// r.wait(None);
+    /// assert!(r.ready());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -503,6 +551,15 @@ impl<T> ThreadResult<T> {
 
     /// Whether the outcome has arrived and is a value.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// let r = pool.spawn(|| 1);
+    /// assert_eq!(r.get().unwrap(), 1);
+    /// assert!(r.successful());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -511,6 +568,16 @@ impl<T> ThreadResult<T> {
     }
 
     /// Waits for the outcome, or `timeout`; returns whether it arrived.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// let r = pool.spawn(|| std::thread::sleep(Duration::from_millis(20)));
+    /// assert!(!r.wait(Some(Duration::from_millis(1))));
+    /// assert!(r.wait(None));
+    /// ```
     ///
     /// # Switches
     ///
@@ -524,6 +591,15 @@ impl<T> ThreadResult<T> {
     }
 
     /// Waits for the outcome and returns it (a clone; see [`join`](ThreadResult::join)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// let r = pool.spawn(|| String::from("done"));
+    /// assert_eq!(r.get().unwrap(), "done");
+    /// assert_eq!(r.get().unwrap(), "done"); // again
+    /// ```
     ///
     /// # Errors
     ///
@@ -547,6 +623,16 @@ impl<T> ThreadResult<T> {
     /// [`get`](ThreadResult::get) with a time limit: `None` if the outcome did not arrive in
     /// time.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// let r = pool.spawn(|| { std::thread::sleep(Duration::from_millis(30)); 7 });
+    /// assert_eq!(r.get_timeout(Duration::from_millis(1)), None);
+    /// assert_eq!(r.get_timeout(Duration::from_secs(10)), Some(Ok(7)));
+    /// ```
+    ///
     /// # Switches
     ///
     /// Yes, unless ready.
@@ -565,6 +651,14 @@ impl<T> ThreadResult<T> {
     }
 
     /// Waits for the outcome and takes it (no `Clone` needed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// let v: Vec<u8> = pool.spawn(|| vec![1, 2]).join().unwrap();
+    /// assert_eq!(v, [1, 2]);
+    /// ```
     ///
     /// # Errors
     ///
@@ -646,17 +740,47 @@ impl JobError {
     }
 
     /// Whether the job panicked (always true: the only way a job fails).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// # let prev = std::panic::take_hook(); std::panic::set_hook(Box::new(|_| {}));
+    /// let e = pool.spawn(|| -> () { panic!("no") }).join().unwrap_err();
+    /// # std::panic::set_hook(prev);
+    /// assert!(e.is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         true
     }
 
     /// The panic message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// # let prev = std::panic::take_hook(); std::panic::set_hook(Box::new(|_| {}));
+    /// let e = pool.spawn(|| -> () { panic!("bad {}", 1) }).join().unwrap_err();
+    /// # std::panic::set_hook(prev);
+    /// assert_eq!(e.message(), "bad 1");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The panic payload, to re-raise with `std::panic::resume_unwind`; later calls (on
     /// clones) get the message as a `String`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gevent_hub::threadpool::ThreadPool::new(1);
+    /// # let prev = std::panic::take_hook(); std::panic::set_hook(Box::new(|_| {}));
+    /// let e = pool.spawn(|| -> () { std::panic::panic_any(5u8) }).join().unwrap_err();
+    /// # std::panic::set_hook(prev);
+    /// assert_eq!(*e.into_panic().downcast::<u8>().unwrap(), 5);
+    /// ```
     pub fn into_panic(self) -> Panic {
         self.payload
             .lock()

@@ -141,6 +141,13 @@ impl TcpListener {
 
     /// The local address.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockname`'s error; `EBADF` after `close`.
@@ -154,6 +161,14 @@ impl TcpListener {
 
     /// Another handle to the same listener (shares the fd and its registration; the socket
     /// closes when the last handle is dropped). Never fails; `io::Result` for std's signature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
+    /// ```
     ///
     /// # Errors
     ///
@@ -169,6 +184,14 @@ impl TcpListener {
 
     /// Sets `IP_TTL`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// l.set_ttl(64).unwrap();
+    /// assert_eq!(l.ttl().unwrap(), 64);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -181,6 +204,13 @@ impl TcpListener {
     }
 
     /// `IP_TTL`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.ttl().unwrap() > 0);
+    /// ```
     ///
     /// # Errors
     ///
@@ -195,6 +225,13 @@ impl TcpListener {
 
     /// Takes the pending `SO_ERROR`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.take_error().unwrap().is_none());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockopt`'s error.
@@ -208,6 +245,15 @@ impl TcpListener {
 
     /// In non-blocking mode, `accept` returns `WouldBlock` instead of waiting. Shared by all
     /// handles.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// l.set_nonblocking(true).unwrap();
+    /// let e = l.accept().unwrap_err(); // nobody is connecting: no wait
+    /// assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     ///
     /// # Errors
     ///
@@ -247,6 +293,14 @@ impl TcpListener {
     /// If other handles remain, they keep the socket: the result is a `dup` of it, which
     /// shares its non-blocking file status.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_l: std::net::TcpListener = l.into_std().unwrap();
+    /// # drop(std_l);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `ioctl`/`dup` errors.
@@ -263,6 +317,14 @@ impl TcpListener {
 
     /// Registers a std listener (made non-blocking underneath).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = gevent_hub::net::TcpListener::from_std(std_l).unwrap();
+    /// # drop(l);
+    /// ```
+    ///
     /// # Errors
     ///
     /// If the poller refuses the fd.
@@ -278,6 +340,16 @@ impl TcpListener {
 }
 
 /// Iterator of [`TcpListener::incoming`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::net::{TcpListener, TcpStream};
+/// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = l.local_addr().unwrap();
+/// gevent_hub::spawn(move || (TcpStream::connect(addr).unwrap(), TcpStream::connect(addr).unwrap()));
+/// assert_eq!(l.incoming().take(2).filter(Result::is_ok).count(), 2);
+/// ```
 #[derive(Debug)]
 pub struct Incoming<'a> {
     /// The listener.
@@ -385,6 +457,15 @@ impl TcpStream {
 
     /// The remote address.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `NotConnected`; `EBADF` after `close`.
@@ -397,6 +478,16 @@ impl TcpStream {
     }
 
     /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let (_peer, addr) = l.accept().unwrap();
+    /// assert_eq!(s.local_addr().unwrap(), addr);
+    /// ```
     ///
     /// # Errors
     ///
@@ -443,6 +534,22 @@ impl TcpStream {
     /// the socket closes when the last handle is dropped. Never fails (`io::Result` for std's
     /// signature).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut writer = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let mut reader = writer.try_clone().unwrap();
+    /// let (mut peer, _) = l.accept().unwrap();
+    /// gevent_hub::spawn(move || { let mut b = [0u8; 2]; peer.read_exact(&mut b).unwrap(); peer.write_all(&b).unwrap(); });
+    /// writer.write_all(b"hi").unwrap();
+    /// let mut b = [0u8; 2];
+    /// reader.read_exact(&mut b).unwrap();
+    /// assert_eq!(&b, b"hi");
+    /// ```
+    ///
     /// # Errors
     ///
     /// `EBADF` after `close`.
@@ -484,6 +591,17 @@ impl TcpStream {
     /// Makes writes give up after `d` with `WouldBlock`; see
     /// [`set_read_timeout`](TcpStream::set_read_timeout).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
+    ///
     /// # Errors
     ///
     /// `InvalidInput` for a zero duration.
@@ -497,6 +615,15 @@ impl TcpStream {
 
     /// The read timeout.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.read_timeout().unwrap(), None);
+    /// ```
+    ///
     /// # Errors
     ///
     /// Never (std's signature).
@@ -509,6 +636,15 @@ impl TcpStream {
     }
 
     /// The write timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.write_timeout().unwrap(), None);
+    /// ```
     ///
     /// # Errors
     ///
@@ -556,6 +692,16 @@ impl TcpStream {
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_nodelay(true).unwrap();
+    /// assert!(s.nodelay().unwrap());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -568,6 +714,15 @@ impl TcpStream {
     }
 
     /// `TCP_NODELAY`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(!s.nodelay().unwrap());
+    /// ```
     ///
     /// # Errors
     ///
@@ -582,6 +737,16 @@ impl TcpStream {
 
     /// Sets `IP_TTL`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_ttl(10).unwrap();
+    /// assert_eq!(s.ttl().unwrap(), 10);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -594,6 +759,15 @@ impl TcpStream {
     }
 
     /// `IP_TTL`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.ttl().unwrap() > 0);
+    /// ```
     ///
     /// # Errors
     ///
@@ -608,6 +782,15 @@ impl TcpStream {
 
     /// Takes the pending `SO_ERROR`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.take_error().unwrap().is_none());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockopt`'s error.
@@ -621,6 +804,18 @@ impl TcpStream {
 
     /// In non-blocking mode, reads and writes return `WouldBlock` instead of waiting. Shared
     /// by all handles.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use gevent_hub::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// let e = s.read(&mut [0u8; 4]).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     ///
     /// # Errors
     ///
@@ -692,6 +887,15 @@ impl TcpStream {
     }
 
     /// Registers a std stream (made non-blocking underneath).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = gevent_hub::net::TcpStream::from_std(std_s).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
     ///
     /// # Errors
     ///

@@ -80,6 +80,17 @@ impl UdpSocket {
     /// Receives one datagram; switches until one arrives. Returns its length (truncated to
     /// `buf`) and its sender.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// b.send_to(b"hi", a.local_addr().unwrap()).unwrap();
+    /// let mut buf = [0u8; 16];
+    /// let (n, from) = a.recv_from(&mut buf).unwrap();
+    /// assert_eq!((&buf[..n], from), (&b"hi"[..], b.local_addr().unwrap()));
+    /// ```
+    ///
     /// # Errors
     ///
     /// `WouldBlock` after the read timeout or in non-blocking mode; `EBADF` after `close`;
@@ -98,6 +109,17 @@ impl UdpSocket {
     }
 
     /// Like [`recv_from`](UdpSocket::recv_from), leaving the datagram queued (`MSG_PEEK`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// b.send_to(b"hi", a.local_addr().unwrap()).unwrap();
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(a.peek_from(&mut buf).unwrap().0, 2);
+    /// assert_eq!(a.recv_from(&mut buf).unwrap().0, 2); // still queued
+    /// ```
     ///
     /// # Errors
     ///
@@ -128,6 +150,14 @@ impl UdpSocket {
 
     /// Sends `buf` to `addr` (the first address it resolves to).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// assert_eq!(b.send_to(b"hello", a.local_addr().unwrap()).unwrap(), 5);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `sendto`'s error; `InvalidInput` if `addr` resolves to nothing.
@@ -152,6 +182,15 @@ impl UdpSocket {
     /// Connects the socket to `addr`: `send`/`recv` then use it, and datagrams from other
     /// addresses are dropped.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// b.connect(a.local_addr().unwrap()).unwrap();
+    /// assert_eq!(b.peer_addr().unwrap(), a.local_addr().unwrap());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `connect`'s error, or the resolver's.
@@ -165,6 +204,16 @@ impl UdpSocket {
     }
 
     /// Sends `buf` to the connected peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// b.connect(a.local_addr().unwrap()).unwrap();
+    /// b.send(b"x").unwrap();
+    /// assert_eq!(a.recv_from(&mut [0u8; 4]).unwrap().0, 1);
+    /// ```
     ///
     /// # Errors
     ///
@@ -186,6 +235,16 @@ impl UdpSocket {
 
     /// Receives one datagram from the connected peer.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// b.send_to(b"abc", a.local_addr().unwrap()).unwrap();
+    /// assert_eq!(a.recv(&mut [0u8; 8]).unwrap(), 3);
+    /// ```
+    ///
     /// # Errors
     ///
     /// As `recv_from`.
@@ -202,6 +261,17 @@ impl UdpSocket {
     }
 
     /// Like [`recv`](UdpSocket::recv), leaving the datagram queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// b.send_to(b"abc", a.local_addr().unwrap()).unwrap();
+    /// assert_eq!(a.peek(&mut [0u8; 8]).unwrap(), 3);
+    /// assert_eq!(a.recv(&mut [0u8; 8]).unwrap(), 3);
+    /// ```
     ///
     /// # Errors
     ///
@@ -231,6 +301,14 @@ impl UdpSocket {
 
     /// The remote address of a connected socket.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::UdpSocket;
+    /// let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(s.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `NotConnected`.
@@ -244,6 +322,13 @@ impl UdpSocket {
 
     /// The local address.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockname`'s error.
@@ -256,6 +341,14 @@ impl UdpSocket {
     }
 
     /// Another handle to the same socket (shares the fd and its registration).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s2 = s.try_clone().unwrap();
+    /// assert_eq!(s.local_addr().unwrap(), s2.local_addr().unwrap());
+    /// ```
     ///
     /// # Errors
     ///
@@ -271,6 +364,16 @@ impl UdpSocket {
 
     /// Makes receives give up after `d` with `WouldBlock`; `None` waits forever.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    /// let e = s.recv_from(&mut [0u8; 8]).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `InvalidInput` for a zero duration.
@@ -283,6 +386,15 @@ impl UdpSocket {
     }
 
     /// Makes sends give up after `d` with `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
     ///
     /// # Errors
     ///
@@ -297,6 +409,13 @@ impl UdpSocket {
 
     /// The read timeout.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(s.read_timeout().unwrap(), None);
+    /// ```
+    ///
     /// # Errors
     ///
     /// Never (std's signature).
@@ -310,6 +429,13 @@ impl UdpSocket {
 
     /// The write timeout.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(s.write_timeout().unwrap(), None);
+    /// ```
+    ///
     /// # Errors
     ///
     /// Never (std's signature).
@@ -322,6 +448,15 @@ impl UdpSocket {
     }
 
     /// In non-blocking mode, calls return `WouldBlock` instead of waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// let e = s.recv_from(&mut [0u8; 8]).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     ///
     /// # Errors
     ///
@@ -338,6 +473,14 @@ impl UdpSocket {
 
     /// Sets `SO_BROADCAST`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_broadcast(true).unwrap();
+    /// assert!(s.broadcast().unwrap());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -350,6 +493,13 @@ impl UdpSocket {
     }
 
     /// `SO_BROADCAST`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(!s.broadcast().unwrap());
+    /// ```
     ///
     /// # Errors
     ///
@@ -364,6 +514,14 @@ impl UdpSocket {
 
     /// Sets `IP_MULTICAST_LOOP`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_multicast_loop_v4(false).unwrap();
+    /// assert!(!s.multicast_loop_v4().unwrap());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -376,6 +534,13 @@ impl UdpSocket {
     }
 
     /// `IP_MULTICAST_LOOP`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.multicast_loop_v4().unwrap());
+    /// ```
     ///
     /// # Errors
     ///
@@ -390,6 +555,14 @@ impl UdpSocket {
 
     /// Sets `IP_MULTICAST_TTL`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_multicast_ttl_v4(4).unwrap();
+    /// assert_eq!(s.multicast_ttl_v4().unwrap(), 4);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -402,6 +575,13 @@ impl UdpSocket {
     }
 
     /// `IP_MULTICAST_TTL`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(s.multicast_ttl_v4().unwrap(), 1);
+    /// ```
     ///
     /// # Errors
     ///
@@ -416,6 +596,16 @@ impl UdpSocket {
 
     /// Sets `IPV6_MULTICAST_LOOP`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("[::1]:0");
+    /// if let Ok(s) = s { // no IPv6 here? nothing to show
+    ///     s.set_multicast_loop_v6(false).unwrap();
+    ///     assert!(!s.multicast_loop_v6().unwrap());
+    /// }
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -428,6 +618,14 @@ impl UdpSocket {
     }
 
     /// `IPV6_MULTICAST_LOOP`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// if let Ok(s) = gevent_hub::net::UdpSocket::bind("[::1]:0") {
+    ///     assert!(s.multicast_loop_v6().unwrap());
+    /// }
+    /// ```
     ///
     /// # Errors
     ///
@@ -442,6 +640,18 @@ impl UdpSocket {
 
     /// Joins an IPv4 multicast group.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// let s = gevent_hub::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    /// let group = Ipv4Addr::new(239, 255, 0, 1);
+    /// // Needs a multicast-capable interface: the result depends on the machine.
+    /// if s.join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED).is_ok() {
+    ///     s.leave_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED).unwrap();
+    /// }
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -454,6 +664,18 @@ impl UdpSocket {
     }
 
     /// Joins an IPv6 multicast group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv6Addr;
+    /// if let Ok(s) = gevent_hub::net::UdpSocket::bind("[::]:0") {
+    ///     let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x1234);
+    ///     if s.join_multicast_v6(&group, 0).is_ok() {
+    ///         s.leave_multicast_v6(&group, 0).unwrap();
+    ///     }
+    /// }
+    /// ```
     ///
     /// # Errors
     ///
@@ -468,6 +690,16 @@ impl UdpSocket {
 
     /// Leaves an IPv4 multicast group.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// let s = gevent_hub::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    /// let group = Ipv4Addr::new(239, 255, 0, 2);
+    /// // Leaving a group never joined fails.
+    /// assert!(s.leave_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED).is_err());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -480,6 +712,16 @@ impl UdpSocket {
     }
 
     /// Leaves an IPv6 multicast group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv6Addr;
+    /// if let Ok(s) = gevent_hub::net::UdpSocket::bind("[::]:0") {
+    ///     let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x1235);
+    ///     assert!(s.leave_multicast_v6(&group, 0).is_err());
+    /// }
+    /// ```
     ///
     /// # Errors
     ///
@@ -494,6 +736,14 @@ impl UdpSocket {
 
     /// Sets `IP_TTL`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_ttl(9).unwrap();
+    /// assert_eq!(s.ttl().unwrap(), 9);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `setsockopt`'s error.
@@ -507,6 +757,13 @@ impl UdpSocket {
 
     /// `IP_TTL`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.ttl().unwrap() > 0);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockopt`'s error.
@@ -519,6 +776,13 @@ impl UdpSocket {
     }
 
     /// Takes the pending `SO_ERROR`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.take_error().unwrap().is_none());
+    /// ```
     ///
     /// # Errors
     ///
@@ -534,6 +798,17 @@ impl UdpSocket {
     /// gevent's `close()`: closes the socket for every handle now; a greenlet waiting on it
     /// wakes with `EBADF`. The fd is released when the last handle is dropped.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s2 = s.try_clone().unwrap();
+    /// let g = gevent_hub::spawn(move || s2.recv_from(&mut [0u8; 8]).map(|_| ()).map_err(|e| e.raw_os_error()));
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// s.close();
+    /// assert_eq!(g.get().unwrap(), Err(Some(libc::EBADF)));
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -543,6 +818,14 @@ impl UdpSocket {
 
     /// The std socket, deregistered and in blocking mode (unless `set_nonblocking(true)`);
     /// a `dup` if other handles remain (see [`TcpStream::into_std`](super::TcpStream::into_std)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = gevent_hub::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let std_s: std::net::UdpSocket = s.into_std().unwrap();
+    /// # drop(std_s);
+    /// ```
     ///
     /// # Errors
     ///
@@ -559,6 +842,14 @@ impl UdpSocket {
     }
 
     /// Registers a std socket (made non-blocking underneath).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = gevent_hub::net::UdpSocket::from_std(std_s).unwrap();
+    /// # drop(s);
+    /// ```
     ///
     /// # Errors
     ///

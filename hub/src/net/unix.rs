@@ -53,6 +53,16 @@ pub struct UnixListener {
 impl UnixListener {
     /// Creates a socket bound to `path` and listening.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-bind-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// assert_eq!(l.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// `bind`'s error (`AddrInUse` if the path exists...).
@@ -65,6 +75,19 @@ impl UnixListener {
     }
 
     /// Accepts a connection, switching until one arrives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::unix::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-accept-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = UnixListener::bind(&path).unwrap();
+    /// let p2 = path.clone();
+    /// let c = gevent_hub::spawn(move || UnixStream::connect(p2).unwrap());
+    /// let (s, _addr) = l.accept().unwrap();
+    /// # drop((s, c)); std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -93,6 +116,19 @@ impl UnixListener {
 
     /// An iterator over incoming connections; it never ends.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_hub::net::unix::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-incoming-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = UnixListener::bind(&path).unwrap();
+    /// let p2 = path.clone();
+    /// gevent_hub::spawn(move || UnixStream::connect(p2).unwrap());
+    /// assert!(l.incoming().next().unwrap().is_ok());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Switches
     ///
     /// Each `next` switches until a connection arrives.
@@ -101,6 +137,16 @@ impl UnixListener {
     }
 
     /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-laddr-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// assert_eq!(l.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -115,6 +161,16 @@ impl UnixListener {
 
     /// Another handle to the same listener.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-lclone-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// # drop((l, l2)); std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// `EBADF` after `close`.
@@ -128,6 +184,17 @@ impl UnixListener {
     }
 
     /// In non-blocking mode, `accept` returns `WouldBlock` instead of waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-lnb-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// l.set_nonblocking(true).unwrap();
+    /// assert_eq!(l.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -144,6 +211,16 @@ impl UnixListener {
 
     /// Takes the pending `SO_ERROR`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-lerr-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// assert!(l.take_error().unwrap().is_none());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockopt`'s error.
@@ -157,6 +234,20 @@ impl UnixListener {
 
     /// gevent's `close()` (see [`TcpListener::close`](super::TcpListener::close)).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-lclose-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// let g = gevent_hub::spawn(move || l2.accept().map(|_| ()).map_err(|e| e.raw_os_error()));
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// l.close();
+    /// assert_eq!(g.get().unwrap(), Err(Some(libc::EBADF)));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -165,6 +256,16 @@ impl UnixListener {
     }
 
     /// The std listener, deregistered and in blocking mode (a `dup` if other handles remain).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-lstd-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent_hub::net::unix::UnixListener::bind(&path).unwrap();
+    /// let std_l: std::os::unix::net::UnixListener = l.into_std().unwrap();
+    /// # drop(std_l); std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -182,6 +283,16 @@ impl UnixListener {
 
     /// Registers a std listener (made non-blocking underneath).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-lfrom-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let std_l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// let l = gevent_hub::net::unix::UnixListener::from_std(std_l).unwrap();
+    /// # drop(l); std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// If the poller refuses the fd.
@@ -197,6 +308,19 @@ impl UnixListener {
 }
 
 /// Iterator of [`UnixListener::incoming`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::net::unix::{UnixListener, UnixStream};
+/// let path = std::env::temp_dir().join(format!("gevent-doc-inc2-{}", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let l = UnixListener::bind(&path).unwrap();
+/// let p2 = path.clone();
+/// gevent_hub::spawn(move || (UnixStream::connect(&p2).unwrap(), UnixStream::connect(&p2).unwrap()));
+/// assert_eq!(l.incoming().take(2).filter(Result::is_ok).count(), 2);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct Incoming<'a> {
     /// The listener.
@@ -232,6 +356,22 @@ impl UnixStream {
     /// Connects to the socket at `path`. When the listener's backlog is full (`EAGAIN`), the
     /// greenlet sleeps briefly and tries again, instead of failing as a non-blocking connect
     /// would.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use gevent_hub::net::unix::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-connect-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = UnixListener::bind(&path).unwrap();
+    /// gevent_hub::spawn(move || { let (mut s, _) = l.accept().unwrap(); s.write_all(b"hi").unwrap(); });
+    /// let mut c = UnixStream::connect(&path).unwrap();
+    /// let mut s = String::new();
+    /// c.read_to_string(&mut s).unwrap();
+    /// assert_eq!(s, "hi");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -273,6 +413,17 @@ impl UnixStream {
 
     /// A connected pair of sockets.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let (mut a, mut b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// a.write_all(b"x").unwrap();
+    /// let mut buf = [0u8; 1];
+    /// b.read_exact(&mut buf).unwrap();
+    /// assert_eq!(&buf, b"x");
+    /// ```
+    ///
     /// # Errors
     ///
     /// `socketpair`'s error.
@@ -287,6 +438,13 @@ impl UnixStream {
 
     /// The remote address.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// assert!(a.peer_addr().unwrap().is_unnamed());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getpeername`'s error.
@@ -300,6 +458,13 @@ impl UnixStream {
 
     /// The local address.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// assert!(a.local_addr().unwrap().is_unnamed());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockname`'s error.
@@ -312,6 +477,15 @@ impl UnixStream {
     }
 
     /// Shuts down one or both halves; waiting readers read end-of-file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let (a, mut b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// a.shutdown(std::net::Shutdown::Write).unwrap();
+    /// assert_eq!(b.read(&mut [0u8; 4]).unwrap(), 0);
+    /// ```
     ///
     /// # Errors
     ///
@@ -327,6 +501,14 @@ impl UnixStream {
     /// Another handle to the same connection (see
     /// [`TcpStream::try_clone`](super::TcpStream::try_clone)).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// let a2 = a.try_clone().unwrap();
+    /// # drop((a, a2));
+    /// ```
+    ///
     /// # Errors
     ///
     /// `EBADF` after `close`.
@@ -341,6 +523,15 @@ impl UnixStream {
 
     /// Makes reads give up after `d` with `WouldBlock`; `None` waits forever.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{io::Read, time::Duration};
+    /// let (mut a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// a.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    /// assert_eq!(a.read(&mut [0u8; 4]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
+    ///
     /// # Errors
     ///
     /// `InvalidInput` for a zero duration.
@@ -353,6 +544,15 @@ impl UnixStream {
     }
 
     /// Makes writes give up after `d` with `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// a.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
     ///
     /// # Errors
     ///
@@ -367,6 +567,13 @@ impl UnixStream {
 
     /// The read timeout.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// assert_eq!(a.read_timeout().unwrap(), None);
+    /// ```
+    ///
     /// # Errors
     ///
     /// Never (std's signature).
@@ -380,6 +587,13 @@ impl UnixStream {
 
     /// The write timeout.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), None);
+    /// ```
+    ///
     /// # Errors
     ///
     /// Never (std's signature).
@@ -392,6 +606,15 @@ impl UnixStream {
     }
 
     /// In non-blocking mode, reads and writes return `WouldBlock` instead of waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let (mut a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// assert_eq!(a.read(&mut [0u8; 4]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     ///
     /// # Errors
     ///
@@ -407,6 +630,17 @@ impl UnixStream {
     }
 
     /// Reads without consuming (`MSG_PEEK`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let (a, mut b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// b.write_all(b"abc").unwrap();
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(a.peek(&mut buf).unwrap(), 3);
+    /// assert_eq!(a.peek(&mut buf).unwrap(), 3);
+    /// ```
     ///
     /// # Errors
     ///
@@ -425,6 +659,13 @@ impl UnixStream {
 
     /// Takes the pending `SO_ERROR`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// assert!(a.take_error().unwrap().is_none());
+    /// ```
+    ///
     /// # Errors
     ///
     /// `getsockopt`'s error.
@@ -438,6 +679,18 @@ impl UnixStream {
 
     /// gevent's `close()` (see [`TcpStream::close`](super::TcpStream::close)).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// let mut reader = a.try_clone().unwrap();
+    /// let g = gevent_hub::spawn(move || reader.read(&mut [0u8; 8]).map_err(|e| e.raw_os_error()));
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// a.close();
+    /// assert_eq!(g.get().unwrap(), Err(Some(libc::EBADF)));
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -446,6 +699,14 @@ impl UnixStream {
     }
 
     /// The std stream, deregistered and in blocking mode (a `dup` if other handles remain).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, _b) = gevent_hub::net::unix::UnixStream::pair().unwrap();
+    /// let std_a: std::os::unix::net::UnixStream = a.into_std().unwrap();
+    /// # drop(std_a);
+    /// ```
     ///
     /// # Errors
     ///
@@ -462,6 +723,14 @@ impl UnixStream {
     }
 
     /// Registers a std stream (made non-blocking underneath).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let a = gevent_hub::net::unix::UnixStream::from_std(x).unwrap();
+    /// # drop(a);
+    /// ```
     ///
     /// # Errors
     ///
