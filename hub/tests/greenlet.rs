@@ -231,7 +231,7 @@ fn kill_with_another_payload_is_a_failure() {
 fn kill_with_timeout_returns_when_it_expires() {
     let g = spawn(|| {
         let caught = panic::catch_unwind(|| sleep(Duration::from_secs(10))).is_err();
-        sleep(Duration::from_millis(400));
+        sleep(Duration::from_secs(1));
         caught
     });
     sleep(Duration::ZERO);
@@ -243,7 +243,7 @@ fn kill_with_timeout_returns_when_it_expires() {
     });
     assert!(!g.dead(), "still working after catching the kill");
     assert!(took >= SMALL_TICK, "{took:?}");
-    assert!(took < Duration::from_millis(350), "{took:?}");
+    assert!(took < Duration::from_millis(900), "{took:?}");
     assert!(
         g.get().unwrap(),
         "it caught GreenletExit and finished normally"
@@ -316,11 +316,11 @@ fn kill_after_wake_takes_effect_at_the_next_wait() {
 /// `TestRef.test_kill_scheduled` and `test_kill_started`.
 #[test]
 fn kill_scheduled_and_started() {
-    spawn(|| sleep(Duration::from_millis(100))).kill();
-    let g = spawn(|| sleep(Duration::from_millis(100)));
+    spawn(|| sleep(Duration::from_secs(5))).kill();
+    let g = spawn(|| sleep(Duration::from_secs(5)));
     sleep(Duration::from_millis(1));
     let (_, took) = timed(|| g.kill());
-    assert!(g.dead() && took < Duration::from_millis(90), "{took:?}");
+    assert!(g.dead() && took < Duration::from_secs(2), "{took:?}");
 }
 
 /// `TestKillallRawGreenlet` has no counterpart (killall takes `Greenlet<T>`); killing a dead
