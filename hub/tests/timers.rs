@@ -156,3 +156,26 @@ fn zero_and_huge_sleeps() {
     g.kill();
     assert!(g.dead());
 }
+
+/// Greenlets that keep yielding with `sleep(0)` do not starve timers: the hub still looks at
+/// them every few dozen switches.
+#[test]
+fn yielding_greenlets_do_not_starve_timers() {
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    let _t = get_hub().call_later(Duration::from_millis(5), move || f.set(true));
+    let spinners: Vec<_> = (0..3)
+        .map(|_| {
+            let f = fired.clone();
+            spawn(move || {
+                let t = Instant::now();
+                while !f.get() && t.elapsed() < Duration::from_secs(5) {
+                    sleep(Duration::ZERO);
+                }
+                f.get()
+            })
+        })
+        .collect();
+    joinall(&spinners);
+    assert!(spinners.iter().all(|g| g.get().unwrap()));
+}
