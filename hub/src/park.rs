@@ -176,7 +176,12 @@ pub fn park(register: impl FnOnce(Unparker)) -> Value {
         g: cur.to_greenlet(),
         gen,
     });
-    let m = hub.switch_to_hub();
+    // As in `yield_now`: hand over to the next ready greenlet directly when that is what the
+    // hub's scheduler would do.
+    let m = match hub.next_ready_direct() {
+        Some((g, m)) => g.switch_message(m),
+        None => hub.switch_to_hub(),
+    };
     drop(end);
     match m {
         Message::Value(v) => v,
