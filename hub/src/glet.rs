@@ -51,6 +51,9 @@ enum LinkKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkId(u64);
 
+/// What a link runs.
+type LinkFn<T> = Box<dyn FnOnce(&Greenlet<T>)>;
+
 /// A registered link.
 struct Link<T: 'static> {
     /// Its id.
@@ -58,7 +61,7 @@ struct Link<T: 'static> {
     /// When it fires.
     kind: LinkKind,
     /// What it runs.
-    f: Box<dyn FnOnce(&Greenlet<T>)>,
+    f: LinkFn<T>,
 }
 
 /// The state shared by the handles of one greenlet.
@@ -764,7 +767,7 @@ impl<T: 'static> Greenlet<T> {
         self.inner.extra().links.retain(|l| l.id != id);
     }
 
-    fn add_link(&self, kind: LinkKind, f: Box<dyn FnOnce(&Greenlet<T>)>) -> LinkId {
+    fn add_link(&self, kind: LinkKind, f: LinkFn<T>) -> LinkId {
         let first = !self.inner.has_links();
         let id = {
             let mut e = self.inner.extra();
