@@ -20,8 +20,50 @@ pub(crate) fn panic_text(p: &(dyn Any + Send)) -> String {
         s.clone()
     } else if let Some(e) = p.downcast_ref::<LoopExit>() {
         e.to_string()
+    } else if let Some(t) = FORMATTERS.read().iter().find_map(|f| f(p)) {
+        t
     } else {
         "panicked with a non-string payload".to_owned()
+    }
+}
+
+/// Formatters for panic payload types other than strings, registered by the crates that raise
+/// them (a `Timeout`, say).
+static FORMATTERS: parking_lot::RwLock<Vec<Formatter>> = parking_lot::RwLock::new(Vec::new());
+
+/// Shows a panic payload of one type.
+type Formatter = fn(&(dyn Any + Send)) -> Option<String>;
+
+/// Registers `T` as a panic payload type that the hub reports with its `Display` text, for
+/// types that are raised in greenlets as panics (timeouts, custom kill payloads). Registering
+/// a type twice has no further effect.
+///
+/// # Examples
+///
+/// ```
+/// #[derive(Debug)]
+/// struct Deadline;
+/// impl std::fmt::Display for Deadline {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("deadline passed") }
+/// }
+/// gevent_hub::register_payload_display::<Deadline>();
+/// # gevent_hub::get_hub().set_error_handler(|_| {});
+/// let g = gevent_hub::spawn(|| -> () { std::panic::panic_any(Deadline) });
+/// assert_eq!(g.get().unwrap_err().message(), "deadline passed");
+/// # gevent_hub::get_hub().reset_error_handler();
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn register_payload_display<T: Any + fmt::Display>() {
+    fn show<T: Any + fmt::Display>(p: &(dyn Any + Send)) -> Option<String> {
+        p.downcast_ref::<T>().map(|t| t.to_string())
+    }
+    let f: Formatter = show::<T>;
+    let mut list = FORMATTERS.write();
+    if !list.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
+        list.push(f);
     }
 }
 
@@ -232,7 +274,7 @@ thread_local! {
     /// running greenlet only on such threads.
     static HUB_THREAD: Cell<bool> = const { Cell::new(false) };
     /// The last panic the hook captured on this thread.
-    static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
 /// Whether the hub reports a panic raised here: in the hub itself (a callback, a timer, a
@@ -250,9 +292,17 @@ fn reported_by_hub() -> bool {
     cur.is_hub() || cur.parent().is_some_and(|p| p.is_hub())
 }
 
-/// The text the hook captured for the last panic on this thread.
-pub(crate) fn take_hook_message() -> Option<String> {
-    LAST.try_with(|l| l.borrow_mut().take()).ok().flatten()
+/// The text to report for the panic payload `p`: what the hook captured for it (with its
+/// location) if the last panic the hook saw carried the same message, else the payload's own
+/// text. (A payload raised with `resume_unwind` never goes through the hook, and an older
+/// panic's text, caught by user code, must not be reported for it.)
+pub(crate) fn report_text(p: &(dyn Any + Send)) -> String {
+    let own = panic_text(p);
+    let captured = LAST.try_with(|l| l.borrow_mut().take()).ok().flatten();
+    match captured {
+        Some((msg, full)) if msg == own => full,
+        _ => own,
+    }
 }
 
 /// Installs (once per process) a panic hook that, for panics the hub reports (see
@@ -278,7 +328,7 @@ pub(crate) fn install_panic_hook() {
                 ),
                 None => format!("panicked: {msg}"),
             };
-            let _ = LAST.try_with(|l| *l.borrow_mut() = Some(text));
+            let _ = LAST.try_with(|l| *l.borrow_mut() = Some((msg, text)));
         }));
     });
 }

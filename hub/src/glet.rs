@@ -382,8 +382,7 @@ impl<T: 'static> Greenlet<T> {
             Ok(v) => Ok(v),
             Err(p) if p.is::<GreenletExit>() => Err(GreenletError::killed()),
             Err(p) => {
-                let message = crate::error::take_hook_message()
-                    .unwrap_or_else(|| crate::error::panic_text(&*p));
+                let message = crate::error::report_text(&*p);
                 get_hub().handle_error(ErrorReport {
                     context: format!("'{}'", self.name()),
                     message,
@@ -448,8 +447,7 @@ impl<T: 'static> Greenlet<T> {
                 if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(&me))) {
                     get_hub().handle_error(ErrorReport {
                         context: format!("'{}' (rawlink)", self.name()),
-                        message: crate::error::take_hook_message()
-                            .unwrap_or_else(|| crate::error::panic_text(&*p)),
+                        message: crate::error::report_text(&*p),
                     });
                 }
                 continue;

@@ -18,7 +18,7 @@ use crossbeam_channel::{Receiver, Sender};
 use greenlet::{Greenlet as RawGreenlet, Message, Scheduler, Value};
 use slab::Slab;
 
-use crate::error::{panic_text, LoopExit};
+use crate::error::LoopExit;
 use crate::io::IoEntry;
 use crate::monitor::Monitor;
 use crate::park::Unparker;
@@ -535,7 +535,7 @@ impl HubInner {
 
     /// Reports a panic that escaped a callback or a raw greenlet.
     fn report_panic(&self, context: String, p: &(dyn Any + Send)) {
-        let message = crate::error::take_hook_message().unwrap_or_else(|| panic_text(p));
+        let message = crate::error::report_text(p);
         Hub(self.rc_self()).handle_error(ErrorReport { context, message });
     }
 

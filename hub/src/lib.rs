@@ -59,7 +59,7 @@ mod wait;
 
 use std::time::{Duration, Instant};
 
-pub use crate::error::{GreenletError, LoopExit};
+pub use crate::error::{register_payload_display, GreenletError, LoopExit};
 pub use crate::glet::{
     kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, LinkId, Run,
 };

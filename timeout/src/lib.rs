@@ -209,6 +209,9 @@ impl Timeout {
     ///
     /// Never.
     pub fn start(&self) {
+        // A Timeout that escapes its greenlet is reported by the hub with its own text.
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        REGISTER.call_once(gevent_hub::register_payload_display::<Timeout>);
         assert!(
             !self.pending(),
             "Timeout::start: {self:?} is already started; to restart it, cancel it first"
