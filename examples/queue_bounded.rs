@@ -8,18 +8,15 @@
 
 use std::time::Duration;
 
-use gevent::queue::{GetError, Queue};
+use gevent::queue::Queue;
 
 /// Takes tasks until none comes for a second.
 fn worker(tasks: Queue<u32>, name: &str) {
-    loop {
-        match tasks.get_timeout(Duration::from_secs(1)) {
-            Ok(task) => {
-                println!("Worker {name} got task {task}");
-                gevent::sleep(Duration::ZERO);
-            }
-            Err(GetError::Empty) | Err(GetError::ShutDown) => break,
-        }
+    // `get_timeout` fails with `GetError::Empty` after a second without work (or with
+    // `GetError::ShutDown`): either ends the loop.
+    while let Ok(task) = tasks.get_timeout(Duration::from_secs(1)) {
+        println!("Worker {name} got task {task}");
+        gevent::sleep(Duration::ZERO);
     }
     println!("Quitting time!");
 }
