@@ -19,7 +19,7 @@
 //! * Greenlet-local storage: [`greenlet_local!`], [`local::Local`].
 //! * Processes: [`subprocess`] (`Command`, `Child`, `communicate`; std's API, waits switch).
 //! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`),
-//!   [`select`], [`os`] (`wait_read`, `wait_write`), [`threadpool`].
+//!   [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`), [`threadpool`], [`resolver`].
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
 //!
@@ -79,8 +79,5 @@ pub mod local {
 #[doc(inline)]
 pub use gevent_local::greenlet_local;
 
-/// Waiting on file descriptors (gevent's `gevent.os`).
-pub mod os {
-    #[doc(inline)]
-    pub use gevent_hub::{wait_read, wait_write};
-}
+#[doc(inline)]
+pub use gevent_hub::{os, resolver};
