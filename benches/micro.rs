@@ -2,12 +2,10 @@
 //! `../shared/bench` so that `../shared/bench/compare.sh 'cargo bench -q --bench micro --'`
 //! puts them side by side.
 //!
-//! `cargo bench --bench micro -- [scale]` (scale 1.0 = the peers' sizes; `--bench` from cargo
-//! is ignored).
+//! `cargo bench --bench micro -- [scale] [metric ...]` (scale 1.0 = the peers' sizes; with
+//! metric names, only those run; `--bench` from cargo is ignored).
 
-use std::cell::RefCell;
 use std::hint::black_box;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use gevent::greenlet::{getcurrent, Greenlet, Value};
@@ -125,30 +123,75 @@ fn rss_bytes() -> u64 {
     kb * 1024
 }
 
-/// Resident memory per greenlet for `n` greenlets parked at once (each in a plain `park`,
-/// its `Unparker` kept in a `Vec`, as an `Event`'s waiter list would keep it).
+/// Resident memory per greenlet for `n` greenlets parked at once on one `Event`, as the peers
+/// measure it.
 fn parked_bytes(n: u64) {
     if !wanted("parked_bytes") {
         return;
     }
     let before = rss_bytes();
-    let parked: Rc<RefCell<Vec<gevent::Unparker>>> = Rc::default();
+    let e = gevent::event::Event::new();
     let gs: Vec<_> = (0..n)
         .map(|_| {
-            let p = parked.clone();
+            let e = e.clone();
             gevent::spawn(move || {
-                gevent::park(|u| p.borrow_mut().push(u));
+                e.wait();
             })
         })
         .collect();
     gevent::sleep(Duration::ZERO);
     let after = rss_bytes();
-    assert_eq!(parked.borrow().len() as u64, n);
     out("parked_bytes", (after - before) as f64 / n as f64, "bytes");
-    for u in parked.borrow_mut().drain(..) {
-        u.wake(Value::empty());
-    }
+    e.set();
     gevent::joinall(&gs);
+}
+
+/// A bounded(100) queue, one producer, one consumer: ns per item.
+fn queue(n: u64) {
+    let q = gevent::queue::Queue::bounded(100);
+    let prod = {
+        let q = q.clone();
+        gevent::spawn(move || {
+            for i in 0..n {
+                q.put(Some(i));
+            }
+            q.put(None);
+        })
+    };
+    let cons = {
+        let q = q.clone();
+        gevent::spawn(move || while q.get().is_some() {})
+    };
+    gevent::joinall(&[prod, cons]);
+}
+
+/// 1000 greenlets waiting on one `Event`, woken by one `set`: ns per waiter (spawning and
+/// joining included, as in the peers).
+fn event_fanout(n: u64) {
+    const WAITERS: u64 = 1000;
+    for _ in 0..n / WAITERS {
+        let e = gevent::event::Event::new();
+        let gs: Vec<_> = (0..WAITERS)
+            .map(|_| {
+                let e = e.clone();
+                gevent::spawn(move || {
+                    e.wait();
+                })
+            })
+            .collect();
+        gevent::sleep(Duration::ZERO);
+        e.set();
+        gevent::joinall(&gs);
+    }
+}
+
+/// `Pool::new(100).imap_unordered` over trivial work: ns per item.
+fn pool_imap_unordered(n: u64) {
+    let sum: u64 = gevent::pool::Pool::new(100)
+        .imap_unordered(|x: u64| x, 0..n)
+        .map(|r| r.expect("trivial work does not panic"))
+        .sum();
+    black_box(sum);
 }
 
 fn main() {
@@ -160,6 +203,9 @@ fn main() {
     timed("yield2", n, yield2);
     timed("yield1000", n, yield1000);
     timed("spawn_join", n / 10, spawn_join);
+    timed("queue", n, queue);
+    timed("event_fanout", n / 10, event_fanout);
+    timed("pool_imap_unordered", n / 10, pool_imap_unordered);
     timed("timers", n / 10, timers);
     parked_bytes(n / 50);
 }
