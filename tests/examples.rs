@@ -6,55 +6,9 @@
 //! run from `<target>/<profile>/examples/`. Cross-compiled test runs (`--target`) are not
 //! supported.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
+mod support;
 
-/// The profile directory these tests were built into (`target/debug`, `target/release`, ...).
-fn profile_dir() -> PathBuf {
-    // This binary is `<target>/<profile>/deps/examples-<hash>`.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// Builds all examples once; returns the directory holding them.
-fn examples_dir() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let dir = profile_dir();
-        let profile = match dir.file_name().unwrap().to_str().unwrap() {
-            "debug" => "dev".to_string(),
-            other => other.to_string(),
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--examples", "--package", "gevent"])
-            .args(["--profile", &profile])
-            .arg("--target-dir")
-            .arg(dir.parent().unwrap())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the examples failed");
-        dir.join("examples")
-    })
-}
-
-/// Runs example `name` with `args`; returns its stdout after checking that it succeeded.
-fn run(name: &str, args: &[&str]) -> String {
-    let out = Command::new(examples_dir().join(name))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "example {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use support::run;
 
 /// The exact output of each raw-greenlet example, in the tour's order.
 const OUTPUTS: &[(&str, &str)] = &[

@@ -2,63 +2,16 @@
 //! and checks their output and behaviour: the servers are started on free loopback ports and
 //! driven by plain std clients.
 //!
-//! Built and run as `tests/examples.rs` does: the examples are built once with the cargo that
-//! runs these tests, in the same profile and target directory, then run from
-//! `<target>/<profile>/examples/`.
+//! The examples are built and run by `tests/support`.
+
+mod support;
+
+use support::{examples_dir, run};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
-
-/// The profile directory these tests were built into (`target/debug`, `target/release`, ...).
-fn profile_dir() -> PathBuf {
-    // This binary is `<target>/<profile>/deps/examples_io-<hash>`.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// Builds all examples once; returns the directory holding them.
-fn examples_dir() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let dir = profile_dir();
-        let profile = match dir.file_name().unwrap().to_str().unwrap() {
-            "debug" => "dev".to_string(),
-            other => other.to_string(),
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--examples", "--package", "gevent"])
-            .args(["--profile", &profile])
-            .arg("--target-dir")
-            .arg(dir.parent().unwrap())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the examples failed");
-        dir.join("examples")
-    })
-}
-
-/// Runs example `name` with `args` to completion; returns its stdout after checking that it
-/// succeeded.
-fn run(name: &str, args: &[&str]) -> String {
-    let out = Command::new(examples_dir().join(name))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "example {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 /// A server example running in the background; killed when dropped.
 struct Server {

@@ -5,59 +5,14 @@
 //! The examples are built once with the cargo that runs these tests, in the same profile and
 //! target directory, then run from `<target>/<profile>/examples/`.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
+mod support;
 
-/// The profile directory these tests were built into (`target/debug`, `target/release`, ...).
-fn profile_dir() -> PathBuf {
-    // This binary is `<target>/<profile>/deps/examples_queue_pool-<hash>`.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// Builds all examples once; returns the directory holding them.
-fn examples_dir() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let dir = profile_dir();
-        let profile = match dir.file_name().unwrap().to_str().unwrap() {
-            "debug" => "dev".to_string(),
-            other => other.to_string(),
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--examples", "--package", "gevent"])
-            .args(["--profile", &profile])
-            .arg("--target-dir")
-            .arg(dir.parent().unwrap())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the examples failed");
-        dir.join("examples")
-    })
-}
-
-/// Runs example `name`; returns its stdout after checking that it succeeded.
-fn run(name: &str) -> String {
-    let out = Command::new(examples_dir().join(name))
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "example {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use support::run;
 
 #[test]
 fn queue_workers() {
     assert_eq!(
-        run("queue_workers"),
+        run("queue_workers", &[]),
         "\
 Boss put 1
 Boss put 2
@@ -117,7 +72,7 @@ Quitting time!
 #[test]
 fn queue_bounded() {
     assert_eq!(
-        run("queue_bounded"),
+        run("queue_bounded", &[]),
         "\
 Worker steve got task 1
 Worker john got task 2
@@ -150,7 +105,7 @@ Quitting time!
 #[test]
 fn pool_imap_unordered() {
     assert_eq!(
-        run("pool_imap_unordered"),
+        run("pool_imap_unordered", &[]),
         "\
 imap_unordered: [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
 imap:           [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
@@ -163,7 +118,7 @@ pool empty again: true
 #[test]
 fn pool_group() {
     assert_eq!(
-        run("pool_group"),
+        run("pool_group", &[]),
         "\
 Size of group 3
 Hello from greenlet 0
@@ -186,7 +141,7 @@ Unordered
 #[test]
 fn pool_size() {
     assert_eq!(
-        run("pool_size"),
+        run("pool_size", &[]),
         "\
 Size of pool 2
 Size of pool 1
@@ -207,7 +162,7 @@ joined: len 0 free 2
 #[test]
 fn pool_methods() {
     assert_eq!(
-        run("pool_methods"),
+        run("pool_methods", &[]),
         "\
 add: len 1, free 2, a started: false
 start: len 2, contains b: true
