@@ -57,8 +57,8 @@ use crate::poller::Events;
 pub(crate) const READABLE: u8 = 1;
 /// Readiness bit: the fd may be writable.
 pub(crate) const WRITABLE: u8 = 2;
-/// Sticky readiness bit: the peer sent end-of-stream, or the fd hung up or failed; reads
-/// cannot block any more (a short read never clears it).
+/// Sticky readiness bit: the fd hung up or failed; reads cannot block any more (`WouldBlock`
+/// never clears it).
 const READ_CLOSED: u8 = READABLE << 2;
 /// Sticky readiness bit: hang-up or error; writes cannot block any more.
 const WRITE_CLOSED: u8 = WRITABLE << 2;
@@ -291,9 +291,6 @@ pub(crate) fn dispatch(hub: &HubInner, events: &Events) {
         }
         if ev.writable {
             bits |= WRITABLE;
-        }
-        if ev.read_closed {
-            bits |= READ_CLOSED;
         }
         if ev.closed {
             bits |= READ_CLOSED | WRITE_CLOSED;
@@ -673,7 +670,7 @@ impl<T: AsRawFd> IoSource<T> {
         timeout: Option<Duration>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.op_with(READABLE, timeout, op, |_| false)
+        self.op_with(READABLE, timeout, op)
     }
 
     /// Runs `op` (a non-blocking write, send or connect on the object) until it does not
@@ -708,30 +705,23 @@ impl<T: AsRawFd> IoSource<T> {
         timeout: Option<Duration>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.op_with(WRITABLE, timeout, op, |_| false)
+        self.op_with(WRITABLE, timeout, op)
     }
 
-    /// The engine of `read_with`/`write_with`: `drained(&r)` says whether a successful `op`
-    /// proved the fd not ready any more (a short stream read or write), clearing the bit so
-    /// that the next call waits without trying.
+    /// The engine of `read_with`/`write_with`: only `WouldBlock` clears the bit (so that the
+    /// next call waits without trying); a successful `op` leaves it set, however short.
     pub(crate) fn op_with<R>(
         &self,
         bit: u8,
         timeout: Option<Duration>,
         mut op: impl FnMut(&T) -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let mut deadline: Option<Instant> = None;
         let st = &*self.st;
         loop {
             if st.is_ready(bit) {
                 match op(self.get_ref()) {
-                    Ok(r) => {
-                        if drained(&r) {
-                            st.clear(bit);
-                        }
-                        return Ok(r);
-                    }
+                    Ok(r) => return Ok(r),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => st.clear(bit),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e),

@@ -9,10 +9,10 @@
 //!
 //! * Every socket is non-blocking underneath and registered once with the hub's poller
 //!   (edge-triggered; see [`IoSource`](crate::IoSource)). A call tries the system call; on
-//!   `WouldBlock` it parks until the poller reports readiness, then retries. A stream read
-//!   that returns less than asked tells the hub the socket is drained, so the next read waits
-//!   without a wasted system call. The hot-path system calls go straight to the kernel through
-//!   `rustix` (never through libc symbols that the monkey crate may interpose).
+//!   `WouldBlock` it parks until the poller reports readiness, then retries; the next call
+//!   after a `WouldBlock` waits for the poller without trying. The hot-path system calls go
+//!   straight to the kernel through `rustix` (never through libc symbols that the monkey crate
+//!   may interpose).
 //! * `set_read_timeout` / `set_write_timeout` are timeouts of the waits (no `SO_RCVTIMEO`); an
 //!   expired one gives `WouldBlock` (`EAGAIN`), as std does on Unix. `set_nonblocking(true)`
 //!   makes calls return `WouldBlock` instead of waiting.

@@ -56,23 +56,14 @@ impl<T: AsRawFd + AsFd> Sock<T> {
         self.io.get_ref()
     }
 
-    /// Runs a read-side `op` (read, receive, accept, peek) the cooperative way; `drained`
-    /// tells whether its success proved the socket drained.
-    pub(crate) fn read<R>(
-        &self,
-        op: impl FnMut(&T) -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
-    ) -> io::Result<R> {
-        self.op(READABLE, self.read_timeout.get(), op, drained)
+    /// Runs a read-side `op` (read, receive, accept, peek) the cooperative way.
+    pub(crate) fn read<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.op(READABLE, self.read_timeout.get(), op)
     }
 
     /// Runs a write-side `op` (write, send); see [`Sock::read`].
-    pub(crate) fn write<R>(
-        &self,
-        op: impl FnMut(&T) -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
-    ) -> io::Result<R> {
-        self.op(WRITABLE, self.write_timeout.get(), op, drained)
+    pub(crate) fn write<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.op(WRITABLE, self.write_timeout.get(), op)
     }
 
     fn op<R>(
@@ -80,7 +71,6 @@ impl<T: AsRawFd + AsFd> Sock<T> {
         bit: u8,
         timeout: Option<Duration>,
         mut op: impl FnMut(&T) -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         if self.closed.get() {
             return Err(closed_error());
@@ -93,7 +83,7 @@ impl<T: AsRawFd + AsFd> Sock<T> {
                 }
             }
         }
-        match self.io.op_with(bit, timeout, op, drained) {
+        match self.io.op_with(bit, timeout, op) {
             // The wait timed out (not the system call): std's SO_RCVTIMEO error.
             Err(e) if e.kind() == io::ErrorKind::TimedOut && e.raw_os_error().is_none() => {
                 Err(io::Error::from_raw_os_error(libc::EAGAIN))
@@ -179,64 +169,43 @@ impl<T: AsRawFd + AsFd> Sock<T> {
 impl<T: AsRawFd + AsFd> Sock<T> {
     /// `recv` into `buf`.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.read(
-            |s| {
-                rustix::net::recv(s, &mut *buf, RecvFlags::empty())
-                    .map(|(n, _)| n)
-                    .map_err(errno)
-            },
-            // A short read drained the receive queue: later bytes raise a new edge.
-            |&n| n > 0 && n < len,
-        )
+        self.read(|s| {
+            rustix::net::recv(s, &mut *buf, RecvFlags::empty())
+                .map(|(n, _)| n)
+                .map_err(errno)
+        })
     }
 
-    /// `recv(MSG_PEEK)`: never clears readiness (the data stays).
+    /// `recv(MSG_PEEK)` (the data stays).
     pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read(
-            |s| {
-                rustix::net::recv(s, &mut *buf, RecvFlags::PEEK)
-                    .map(|(n, _)| n)
-                    .map_err(errno)
-            },
-            |_| false,
-        )
+        self.read(|s| {
+            rustix::net::recv(s, &mut *buf, RecvFlags::PEEK)
+                .map(|(n, _)| n)
+                .map_err(errno)
+        })
     }
 
     /// `send` with `MSG_NOSIGNAL` (a closed peer gives `BrokenPipe`, never `SIGPIPE`).
     pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.write(
-            |s| rustix::net::send(s, buf, SendFlags::NOSIGNAL).map_err(errno),
-            // A short write filled the send buffer.
-            |&n| n < len,
-        )
+        self.write(|s| rustix::net::send(s, buf, SendFlags::NOSIGNAL).map_err(errno))
     }
 
     /// `readv`.
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        self.read(
-            |s| rustix::io::readv(s, &mut *bufs).map_err(errno),
-            |&n| n > 0 && n < len,
-        )
+        self.read(|s| rustix::io::readv(s, &mut *bufs).map_err(errno))
     }
 
     /// `sendmsg` with `MSG_NOSIGNAL`.
     pub(crate) fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        self.write(
-            |s| {
-                rustix::net::sendmsg(
-                    s,
-                    bufs,
-                    &mut rustix::net::SendAncillaryBuffer::default(),
-                    SendFlags::NOSIGNAL,
-                )
-                .map_err(errno)
-            },
-            |&n| n < len,
-        )
+        self.write(|s| {
+            rustix::net::sendmsg(
+                s,
+                bufs,
+                &mut rustix::net::SendAncillaryBuffer::default(),
+                SendFlags::NOSIGNAL,
+            )
+            .map_err(errno)
+        })
     }
 }
 

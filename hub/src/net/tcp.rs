@@ -105,13 +105,10 @@ impl TcpListener {
     ///
     /// A kill while waiting accepted nothing.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, addr) = self.sock.read(
-            |l| {
-                rustix::net::acceptfrom_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
-                    .map_err(errno)
-            },
-            |_| false,
-        )?;
+        let (fd, addr) = self.sock.read(|l| {
+            rustix::net::acceptfrom_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
+                .map_err(errno)
+        })?;
         let addr = addr
             .and_then(|a| SocketAddr::try_from(a).ok())
             .ok_or_else(|| io::Error::other("accept returned no peer address"))?;

@@ -137,14 +137,11 @@ impl UdpSocket {
     }
 
     fn recv_from_flags(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<(usize, SocketAddr)> {
-        let (n, a) = self.sock.read(
-            |s| {
-                rustix::net::recvfrom(s, &mut *buf, flags)
-                    .map(|(n, _, a)| (n, a))
-                    .map_err(errno)
-            },
-            |_| false,
-        )?;
+        let (n, a) = self.sock.read(|s| {
+            rustix::net::recvfrom(s, &mut *buf, flags)
+                .map(|(n, _, a)| (n, a))
+                .map_err(errno)
+        })?;
         Ok((n, peer(a)?))
     }
 
@@ -173,10 +170,8 @@ impl UdpSocket {
         let a = addr.resolve()?.into_iter().next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
-        self.sock.write(
-            |s| rustix::net::sendto(s, buf, SendFlags::NOSIGNAL, &a).map_err(errno),
-            |_| false,
-        )
+        self.sock
+            .write(|s| rustix::net::sendto(s, buf, SendFlags::NOSIGNAL, &a).map_err(errno))
     }
 
     /// Connects the socket to `addr`: `send`/`recv` then use it, and datagrams from other
@@ -227,10 +222,8 @@ impl UdpSocket {
     ///
     /// A kill while waiting sent nothing.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.write(
-            |s| rustix::net::send(s, buf, SendFlags::NOSIGNAL).map_err(errno),
-            |_| false,
-        )
+        self.sock
+            .write(|s| rustix::net::send(s, buf, SendFlags::NOSIGNAL).map_err(errno))
     }
 
     /// Receives one datagram from the connected peer.
@@ -289,14 +282,11 @@ impl UdpSocket {
     }
 
     fn recv_flags(&self, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
-        self.sock.read(
-            |s| {
-                rustix::net::recv(s, &mut *buf, flags)
-                    .map(|(n, _)| n)
-                    .map_err(errno)
-            },
-            |_| false,
-        )
+        self.sock.read(|s| {
+            rustix::net::recv(s, &mut *buf, flags)
+                .map(|(n, _)| n)
+                .map_err(errno)
+        })
     }
 
     /// The remote address of a connected socket.

@@ -102,13 +102,9 @@ impl UnixListener {
     ///
     /// A kill while waiting accepted nothing.
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let fd = self.sock.read(
-            |l| {
-                rustix::net::accept_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
-                    .map_err(errno)
-            },
-            |_| false,
-        )?;
+        let fd = self.sock.read(|l| {
+            rustix::net::accept_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC).map_err(errno)
+        })?;
         let s = std::os::unix::net::UnixStream::from(fd);
         let addr = s.peer_addr()?;
         Ok((UnixStream::from_nonblocking(s, READABLE | WRITABLE)?, addr))
