@@ -25,7 +25,8 @@
 //! * No greenlet ever resumes another directly, so stacks never nest: the trampoline is the
 //!   only frame that links them, and it lives inside whichever `switch` call of the main
 //!   greenlet is waiting.
-//! * The **hub** hook: a scheduler installed with [`install_scheduler`](crate::install_scheduler) gets a pseudo-greenlet
+//! * The **hub** hook: a scheduler installed with
+//!   [`install_scheduler`](crate::install_scheduler) gets a pseudo-greenlet
 //!   (kind `Hub`, no stack of its own). Switching to it makes the trampoline call
 //!   [`Scheduler::schedule`] right there on the main stack, which answers which greenlet runs
 //!   next. The hub therefore adds no second switching layer: a greenlet that waits costs one
@@ -230,7 +231,8 @@ impl Drop for Inner {
 
 /// The scheduler hook: what the hub implements.
 ///
-/// Installed per thread with [`install_scheduler`](crate::install_scheduler), which returns the hub's pseudo-greenlet.
+/// Installed per thread with [`install_scheduler`](crate::install_scheduler), which returns the
+/// hub's pseudo-greenlet.
 /// Whenever control is switched to that greenlet (a greenlet waits with `hub.switch(())`, or a
 /// greenlet whose parent is the hub finishes), the trampoline calls `schedule` on the thread's
 /// main stack, with [`getcurrent`](crate::getcurrent) returning the hub. `schedule` runs the
