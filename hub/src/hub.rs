@@ -101,7 +101,8 @@ pub struct HubInner {
     idle: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// Deadlines.
     timers: RefCell<Timers>,
-    /// Readiness of fds; shared with [`RemoteHub`] for `notify`.
+    /// Readiness of fds (a `polling::Poller`, edge-triggered registrations; see the `io`
+    /// module); shared with [`RemoteHub`] for `notify`.
     pub(crate) poller: Arc<Poller>,
     /// The buffer for poller events.
     events: RefCell<Events>,
@@ -574,7 +575,8 @@ impl HubInner {
         any
     }
 
-    /// Polls fds (blocking up to `timeout`) and wakes their waiters.
+    /// Waits on the poller (up to `timeout`; a [`RemoteHub`] notification ends it early),
+    /// records the fds' readiness and wakes their waiters.
     fn poll(&self, timeout: Option<Duration>) {
         let mut events = self.events.borrow_mut();
         events.clear();
@@ -615,7 +617,7 @@ impl HubInner {
             next.map(|d| d.saturating_duration_since(Instant::now()))
         };
         if timeout == Some(Duration::ZERO) && self.io.borrow().is_empty() && !block {
-            // Nothing to poll: skip the system call.
+            // Nothing to poll: skip the poller's system calls.
         } else {
             self.poll(timeout);
         }

@@ -7,10 +7,11 @@
 //!
 //! # Implementation
 //!
-//! * The first call that waits creates this thread's hub ([`get_hub`]): an epoll instance,
-//!   a binary heap of timers, a FIFO of callbacks and of ready greenlets, and a thread-safe
-//!   queue that other threads reach through [`RemoteHub`] (woken through an eventfd). There
-//!   is no runtime to build and nothing to `block_on`.
+//! * The first call that waits creates this thread's hub ([`get_hub`]): a
+//!   [`polling::Poller`] (epoll), a binary heap of timers, a FIFO of callbacks and of ready
+//!   greenlets, and a thread-safe queue that other threads reach through [`RemoteHub`] (woken
+//!   through the poller's `notify`). There is no runtime to build and nothing to
+//!   `block_on`.
 //! * The hub is the greenlet crate's [`Scheduler`](greenlet::Scheduler): its loop runs on the
 //!   thread's main stack inside the greenlet trampoline, so waiting costs one context switch
 //!   out and one in, with no second switching layer.
@@ -19,10 +20,10 @@
 //! * A panic in a greenlet is recorded on it, reported once by the hub (see
 //!   [`Hub::set_error_handler`]), and never reaches another greenlet. Kills are `GreenletExit`
 //!   unwinding from the wait, so `Drop`s run.
-//! * File descriptors are registered once, edge-triggered, and carry readiness bits
-//!   ([`IoSource`]): a socket call tries the system call first and parks only after
-//!   `WouldBlock`, so an echo round trip costs its `recv`, its `send` and a share of one
-//!   `epoll_wait`. On top: cooperative sockets ([`net`]), [`select`], [`os`] fd waits, a
+//! * File descriptors are registered with the poller once, edge-triggered, and carry
+//!   readiness bits ([`IoSource`]): a socket call tries the system call first and parks only
+//!   after `WouldBlock`, so an echo round trip costs its `recv`, its `send`, sometimes a `recv`
+//!   that returns `EAGAIN`, and a share of one poller wait. On top: cooperative sockets ([`net`]), [`select`], [`os`] fd waits, a
 //!   [`threadpool`] for blocking work, and DNS on that pool ([`resolver`]).
 //!
 //! # Examples

@@ -38,7 +38,7 @@ fn four_thousand_connections_five_times_leave_no_fd_behind() {
         limit as usize > 2 * CONNS + 100,
         "RLIMIT_NOFILE hard limit {limit} is too low for this test"
     );
-    // The hub's own fds (epoll, eventfd) exist before the baseline is taken.
+    // The hub's own fds (the poller's epoll, eventfd and timerfd) exist before the baseline is taken.
     let _ = get_hub();
     let baseline = fd_count();
     let t = Instant::now();
