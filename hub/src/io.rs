@@ -25,12 +25,13 @@
 //! returns the data (less than asked) leaves the end-of-file still to be read, and no edge
 //! would ever come for it: a reader that waited would hang (`tests/net_eof.rs`). So after a
 //! short read the next read tries again and returns the end-of-file, more data, or
-//! `WouldBlock`. The cost, measured on the echo benchmark (100 connections, `strace -c`):
-//! 0.4 extra `recv` (returning `EAGAIN`) per round trip, about 2.45 system calls per round
-//! trip instead of 2.0 (the short-read rule with `EPOLLRDHUP`; the poller's own extra calls
-//! per wait add 0.04); round trips per second and CPU per round trip did not change beyond
-//! the benchmark's noise (0.93 against 0.96 of tokio's round trips). Writability is cleared
-//! only by `WouldBlock` too.
+//! `WouldBlock`. The cost, measured on the echo benchmark (`echo_compare.sh`, 100
+//! connections; the same build with `EPOLLRDHUP`, the short-read rule and its own epoll
+//! wrapper, in the same runs): about 0.4 extra `recv` returning `EAGAIN` per round trip
+//! (`strace -c`: 2.45 system calls per round trip instead of 2.0, of which the `polling`
+//! wait's own `timerfd_settime`, `epoll_ctl` and `read` are 0.03), and 3 to 4 % fewer round
+//! trips per second for 4 to 5 % more server CPU per round trip (0.87 to 0.93 of tokio's
+//! round trips instead of 0.91 to 0.96). Writability is cleared only by `WouldBlock` too.
 //!
 //! A new registration starts with both bits set ("unknown: try the call"). Edge-triggered
 //! `epoll` also reports the state an fd is in when it is added, so a fresh fd that is already
