@@ -67,12 +67,12 @@ fn raw_spawn_join(n: u64) {
     }
 }
 
-/// `sleep(0)` ping-pong between two scheduled greenlets: `n` yields in all.
-fn yield2(n: u64) {
-    let gs: Vec<_> = (0..2)
+/// `tasks` scheduled greenlets taking turns on `sleep(0)`: `n` yields in all.
+fn yields(tasks: u64, n: u64) {
+    let gs: Vec<_> = (0..tasks)
         .map(|_| {
             gevent::spawn(move || {
-                for _ in 0..n / 2 {
+                for _ in 0..n / tasks {
                     gevent::sleep(Duration::ZERO);
                 }
             })
@@ -81,18 +81,14 @@ fn yield2(n: u64) {
     gevent::joinall(&gs);
 }
 
-/// 1000 greenlets round-robin on `sleep(0)`: `n` yields in all.
+/// `sleep(0)` ping-pong between two scheduled greenlets.
+fn yield2(n: u64) {
+    yields(2, n);
+}
+
+/// 1000 greenlets round-robin on `sleep(0)`.
 fn yield1000(n: u64) {
-    let gs: Vec<_> = (0..1000)
-        .map(|_| {
-            gevent::spawn(move || {
-                for _ in 0..n / 1000 {
-                    gevent::sleep(Duration::ZERO);
-                }
-            })
-        })
-        .collect();
-    gevent::joinall(&gs);
+    yields(1000, n);
 }
 
 /// Spawn `n` trivial greenlets, then join them all.

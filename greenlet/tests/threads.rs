@@ -17,23 +17,11 @@ use std::thread;
 use std::time::Duration;
 
 use greenlet::{getcurrent, Greenlet, Value};
-use support::{log, parent_switch, DropCounter};
+use support::{parent_switch, DropCounter};
 
 /// `_do_simple_test` of the Python suite.
 fn simple() {
-    let lst = log();
-    let l = lst.clone();
-    let g = Greenlet::new(move |_: Value| {
-        l.borrow_mut().push(1);
-        parent_switch(());
-        l.borrow_mut().push(3);
-    });
-    lst.borrow_mut().push(0);
-    g.switch(());
-    lst.borrow_mut().push(2);
-    g.switch(());
-    lst.borrow_mut().push(4);
-    assert_eq!(*lst.borrow(), [0, 1, 2, 3, 4]);
+    support::simple_interleaving();
 }
 
 /// `test_threads`: the simple test in ten threads at once.

@@ -58,3 +58,22 @@ impl Drop for DropCounter {
         self.0.set(self.0.get() + 1);
     }
 }
+
+/// greenlet's `test_simple` / `_do_simple_test`: a greenlet suspended in its parent and
+/// resumed, interleaving with its caller (0 1 2 3 4); returns it, dead.
+pub fn simple_interleaving() -> greenlet::Greenlet {
+    let lst = log();
+    let l = lst.clone();
+    let g = greenlet::Greenlet::new(move |_: greenlet::Value| {
+        l.borrow_mut().push(1);
+        parent_switch(());
+        l.borrow_mut().push(3);
+    });
+    lst.borrow_mut().push(0);
+    g.switch(());
+    lst.borrow_mut().push(2);
+    g.switch(());
+    lst.borrow_mut().push(4);
+    assert_eq!(*lst.borrow(), [0, 1, 2, 3, 4]);
+    g
+}
