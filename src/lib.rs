@@ -46,10 +46,12 @@ pub use greenlet;
 #[doc(inline)]
 pub use gevent_hub::{
     get_hub, getcurrent, idle, iwait, joinall, joinall_with, kill, killall, killall_with, park,
-    park_timeout, signal_handler, sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into,
-    wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub, IoSource, Iwait,
-    JoinAll, KillOptions, LinkId, LoopExit, Panic, RemoteHub, Run, SignalHandle, TimedOut, Timer,
-    Unparker, Waitable, WaiterKey, WaiterSet,
+    park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout, signal_handler,
+    sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into, throw_timeout_into,
+    timeout_pending, wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub,
+    InterruptKind, IoSource, Iwait, JoinAll, KillOptions, LinkId, LoopExit, Panic, ParkError,
+    RemoteHub, Run, SignalHandle, TimedOut, Timer, Unparker, Wait, WaitList, Waitable, WaiterKey,
+    WaiterSet,
 };
 
 #[doc(inline)]

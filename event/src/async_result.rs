@@ -1,15 +1,12 @@
 //! [`AsyncResult`]: a one-time result that greenlets wait for.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent_hub::{park_timeout, Greenlet, GreenletError, Notify, Waitable, WaiterKey};
-use greenlet::Value;
-
-use crate::waitlist::{WaitList, Waiter};
+use gevent_hub::{Greenlet, GreenletError, Notify, WaitList, Waitable, WaiterKey};
 
 /// A result that is set once, by one greenlet, and read by any number (gevent's
 /// `AsyncResult`): a value ([`set`](AsyncResult::set)) or an error
@@ -247,14 +244,7 @@ impl<T: 'static, E: 'static> AsyncResult<T, E> {
             }
             *r = Some(result);
         }
-        for w in inner.waiters.take_all() {
-            match w {
-                Waiter::Park(u) => {
-                    u.wake(Value::empty());
-                }
-                Waiter::Notify(n) => n(),
-            }
-        }
+        inner.waiters.notify_all();
         Ok(())
     }
 
@@ -366,16 +356,7 @@ impl<T: 'static, E: 'static> AsyncResult<T, E> {
         if self.ready() {
             return true;
         }
-        let reg = Registration {
-            waiters: &inner.waiters,
-            key: Cell::new(None),
-        };
-        let r = park_timeout(timeout, |u| {
-            reg.key.set(Some(inner.waiters.push(Waiter::Park(u))));
-        });
-        if r.is_ok() {
-            reg.key.set(None);
-        }
+        drop(inner.waiters.wait(timeout));
         self.ready()
     }
 
@@ -551,22 +532,6 @@ impl<T: Clone + 'static> AsyncResult<T, GreenletError> {
     }
 }
 
-/// Removes a waiter's entry when its wait ends without the result (timeout, kill).
-struct Registration<'a> {
-    /// The list.
-    waiters: &'a WaitList,
-    /// The entry, while it may still be in the list.
-    key: Cell<Option<u64>>,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            self.waiters.remove(k);
-        }
-    }
-}
-
 impl<T: 'static, E: 'static> Waitable for AsyncResult<T, E> {
     fn ready(&self) -> bool {
         AsyncResult::ready(self)
@@ -575,13 +540,13 @@ impl<T: 'static, E: 'static> Waitable for AsyncResult<T, E> {
     fn add_waiter(&self, notify: Notify) -> WaiterKey {
         if self.ready() {
             notify();
-            return WaiterKey(self.inner.waiters.burn_key());
+            return WaiterKey::NONE;
         }
-        WaiterKey(self.inner.waiters.push(Waiter::Notify(notify)))
+        self.inner.waiters.add(notify)
     }
 
     fn remove_waiter(&self, key: WaiterKey) {
-        self.inner.waiters.remove(key.0);
+        self.inner.waiters.remove(key);
     }
 
     fn failure(&self) -> Option<GreenletError> {

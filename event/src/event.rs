@@ -5,10 +5,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent_hub::{park_timeout, Notify, Waitable, WaiterKey};
-use greenlet::Value;
-
-use crate::waitlist::{WaitList, Waiter};
+use gevent_hub::{Notify, WaitList, Waitable, WaiterKey};
 
 /// A flag that greenlets can wait for (gevent's `Event`): [`set`](Event::set) wakes every
 /// waiter, [`clear`](Event::clear) makes later waits wait again.
@@ -105,17 +102,7 @@ impl Event {
         if inner.flag.replace(true) {
             return;
         }
-        let mut woken = 0;
-        for w in inner.waiters.take_all() {
-            match w {
-                Waiter::Park(u) => {
-                    if u.wake(Value::empty()) {
-                        woken += 1;
-                    }
-                }
-                Waiter::Notify(n) => n(),
-            }
-        }
+        let woken = inner.waiters.notify_all();
         inner.woken.set(inner.woken.get() + woken);
     }
 
@@ -226,21 +213,12 @@ impl Event {
             }
             return true;
         }
-        let reg = Registration {
-            inner,
-            key: Cell::new(None),
-        };
-        let r = park_timeout(timeout, |u| {
-            reg.key.set(Some(inner.waiters.push(Waiter::Park(u))));
-        });
-        match r {
-            Ok(_) => {
-                // `set` took our entry and counted us in `woken`.
-                reg.key.set(None);
-                inner.woken.set(inner.woken.get().saturating_sub(1));
-                true
-            }
-            Err(_) => false,
+        if inner.waiters.wait(timeout).woken() {
+            // `set` woke us and counted us in `woken`.
+            inner.woken.set(inner.woken.get().saturating_sub(1));
+            true
+        } else {
+            false
         }
     }
 
@@ -269,22 +247,6 @@ impl Event {
     }
 }
 
-/// Removes a waiter's entry when its wait ends without a `set` (timeout, kill).
-struct Registration<'a> {
-    /// The event.
-    inner: &'a Inner,
-    /// The entry, while it may still be in the list.
-    key: Cell<Option<u64>>,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            self.inner.waiters.remove(k);
-        }
-    }
-}
-
 impl Waitable for Event {
     fn ready(&self) -> bool {
         self.is_set()
@@ -293,13 +255,13 @@ impl Waitable for Event {
     fn add_waiter(&self, notify: Notify) -> WaiterKey {
         if self.is_set() {
             notify();
-            return WaiterKey(self.inner.waiters.burn_key());
+            return WaiterKey::NONE;
         }
-        WaiterKey(self.inner.waiters.push(Waiter::Notify(notify)))
+        self.inner.waiters.add(notify)
     }
 
     fn remove_waiter(&self, key: WaiterKey) {
-        self.inner.waiters.remove(key.0);
+        self.inner.waiters.remove(key);
     }
 }
 

@@ -47,7 +47,6 @@
 
 mod async_result;
 mod event;
-mod waitlist;
 
 pub use crate::async_result::{AlreadySet, AsyncResult};
 pub use crate::event::Event;

@@ -585,7 +585,14 @@ impl Greenlet {
         self.inner.stack_size.get()
     }
 
-    /// The scheduler's bookkeeping for this greenlet (see [`WaitState`]).
+    /// The scheduler's per-greenlet state (see [`WaitState`]: it belongs to the thread's
+    /// scheduler; code that waits uses the hub's API instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _ = greenlet::getcurrent().wait_state();
+    /// ```
     ///
     /// # Switches
     ///
@@ -918,32 +925,100 @@ impl Builder {
     }
 }
 
-/// A scheduler's bookkeeping for one greenlet: which wait it is in, whether that wait may still
-/// be ended, and a payload to raise at its next wait. The hub uses it so that a greenlet is
-/// woken at most once per wait and kills reach it wherever it waits; it costs nothing else.
+/// A scheduler's per-greenlet state: which wait the greenlet is in, and what is waiting to be
+/// raised in it. It is storage the thread's scheduler gives its meaning to; this crate never
+/// reads it.
+///
+/// The scheduler of gevent (the `gevent-hub` crate) keeps its wake protocol here: a wait
+/// counter and phase packed in one word (so that a wake-up is valid only for the wait it was
+/// made for, and a greenlet is woken at most once per wait), and a rarely used side slot for
+/// the kills and timeouts waiting to be raised. Everything above the hub goes through the
+/// hub's API (`park`, `Unparker`, `throw_into`, ...), never through this type: its methods are
+/// for the one scheduler installed on the thread, and a value written here by anyone else
+/// breaks that scheduler's invariants (not memory safety).
+///
+/// It costs one word and one pointer per greenlet, and nothing on a switch.
 ///
 /// # Examples
 ///
 /// ```
 /// let me = greenlet::getcurrent();
 /// let w = me.wait_state();
-/// assert!(!w.parked.get());
+/// // What a greenlet that never waited holds: zero, and no side data.
+/// assert_eq!(w.word(), 0);
+/// assert!(!w.has_side());
 /// ```
 #[derive(Default)]
 pub struct WaitState {
-    /// Counts waits: a wake-up is valid only for the wait it was made for.
-    pub generation: Cell<u64>,
-    /// Whether the greenlet is in a wait that nobody has ended yet.
-    pub parked: Cell<bool>,
-    /// A payload to raise at the greenlet's next wait.
-    pub pending: Cell<Option<Box<dyn Any + Send>>>,
+    /// The scheduler's hot state (for gevent's hub: `generation << 8 | flags`).
+    word: Cell<u64>,
+    /// The scheduler's cold state, allocated only when needed (for gevent's hub: the
+    /// interrupts waiting to be raised).
+    side: Cell<Option<Box<dyn Any>>>,
+}
+
+impl WaitState {
+    /// The scheduler's word.
+    ///
+    /// # Examples
+    ///
+    /// See [`WaitState`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline(always)]
+    pub fn word(&self) -> u64 {
+        self.word.get()
+    }
+
+    /// Replaces the scheduler's word (for the thread's scheduler only; see the type's docs).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline(always)]
+    pub fn set_word(&self, word: u64) {
+        self.word.set(word);
+    }
+
+    /// Whether side data is stored.
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn has_side(&self) -> bool {
+        let s = self.side.take();
+        let has = s.is_some();
+        self.side.set(s);
+        has
+    }
+
+    /// Takes the side data out, leaving none (for the thread's scheduler only).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn take_side(&self) -> Option<Box<dyn Any>> {
+        self.side.take()
+    }
+
+    /// Stores side data, returning what was there (for the thread's scheduler only).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn replace_side(&self, side: Option<Box<dyn Any>>) -> Option<Box<dyn Any>> {
+        self.side.replace(side)
+    }
 }
 
 impl fmt::Debug for WaitState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitState")
-            .field("generation", &self.generation.get())
-            .field("parked", &self.parked.get())
+            .field("word", &format_args!("{:#x}", self.word.get()))
+            .field("side", &self.has_side())
             .finish()
     }
 }

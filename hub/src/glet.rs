@@ -12,7 +12,8 @@ use crate::error::GreenletError;
 use crate::hub::{get_hub, ErrorReport};
 use crate::park::throw_into;
 use crate::timer::{Action, TimerId};
-use crate::wait::{wait_one, Notify, Waitable, WaiterKey, WaiterSet};
+use crate::wait::{wait_one, Notify, Waitable, WaiterKey};
+use crate::waitlist::WaitList;
 
 thread_local! {
     /// Numbers default names, `Greenlet-N`, as gevent does.
@@ -84,7 +85,7 @@ struct Shared<T: 'static> {
     /// Rarely used state (name, links, start timer), allocated on first use.
     extra: RefCell<Option<Box<Extra<T>>>>,
     /// Waiters (join, wait, iwait).
-    waiters: WaiterSet,
+    waiters: WaitList,
 }
 
 /// The parts of a greenlet's state that most greenlets never use.
@@ -231,7 +232,7 @@ impl<T: 'static> Greenlet<T> {
             died: Cell::new(0),
             keepalive: RefCell::new(None),
             extra: RefCell::new(None),
-            waiters: WaiterSet::new(),
+            waiters: WaitList::new(),
         });
         // The raw greenlet holds the function (inline when small) and only a weak reference
         // back, so an unstarted greenlet whose handles are all dropped is freed.
@@ -697,6 +698,7 @@ impl<T: 'static> Greenlet<T> {
         let raw = self.inner.raw.borrow().clone();
         if let Some(raw) = raw {
             if raw.is_current() {
+                crate::park::mark_unwinding(&raw);
                 panic::resume_unwind(Box::new(GreenletExit));
             }
             throw_into(&raw, Box::new(GreenletExit));
@@ -790,6 +792,7 @@ impl<T: 'static> Waitable for Greenlet<T> {
     fn add_waiter(&self, notify: Notify) -> WaiterKey {
         if self.ready() {
             notify();
+            return WaiterKey::NONE;
         }
         self.inner.waiters.add(notify)
     }

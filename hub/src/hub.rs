@@ -4,7 +4,7 @@
 //! ready, and answers which one runs next.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -71,8 +71,9 @@ pub struct RemoteHub {
     refs: Arc<AtomicUsize>,
 }
 
-/// A hook for reporting errors (gevent's `Hub.handle_error`).
-pub type ErrorHandler = Box<dyn Fn(&ErrorReport)>;
+/// A hook for reporting errors (gevent's `Hub.handle_error`); an `Rc` so that it is called
+/// outside the hub's borrow (it may replace itself).
+type ErrorHandler = Rc<dyn Fn(&ErrorReport)>;
 
 /// What the hub reports when a greenlet (or a callback) panics.
 #[derive(Debug, Clone)]
@@ -91,8 +92,10 @@ impl fmt::Display for ErrorReport {
 
 /// The hub's state.
 pub struct HubInner {
-    /// The hub's pseudo-greenlet: switching to it runs the loop.
-    greenlet: RefCell<Option<RawGreenlet>>,
+    /// The hub's pseudo-greenlet: switching to it runs the loop. Set once, at creation; a
+    /// `OnceCell` so that a switch to the hub reads it without a borrow held across the
+    /// switch.
+    greenlet: OnceCell<RawGreenlet>,
     /// Greenlets ready to run, with what to send them.
     ready: RefCell<VecDeque<(RawGreenlet, Message)>>,
     /// Callbacks to run in the hub, in order.
@@ -167,7 +170,7 @@ impl Hub {
             refs: Arc::new(AtomicUsize::new(0)),
         };
         let inner = Rc::new(HubInner {
-            greenlet: RefCell::new(None),
+            greenlet: OnceCell::new(),
             ready: RefCell::new(VecDeque::with_capacity(64)),
             callbacks: RefCell::new(VecDeque::new()),
             idle: RefCell::new(VecDeque::new()),
@@ -185,7 +188,7 @@ impl Hub {
             in_loop: Cell::new(false),
         });
         let g = greenlet::install_scheduler(inner.clone());
-        *inner.greenlet.borrow_mut() = Some(g);
+        let _ = inner.greenlet.set(g);
         crate::monitor::start_if_configured(&inner.monitor);
         Ok(Hub(inner))
     }
@@ -203,9 +206,9 @@ impl Hub {
     /// Switches the running greenlet to the hub (it must have arranged to be woken).
     #[inline(always)]
     pub(crate) fn switch_to_hub(&self) -> Message {
-        let g = self.0.greenlet.borrow();
-        let g = g.as_ref().expect("the hub greenlet is set at creation");
-        g.switch_message(Message::Value(Value::empty()))
+        self.0
+            .hub_greenlet()
+            .switch_message(Message::Value(Value::empty()))
     }
 
     /// The next ready greenlet, taken off the queue, if the hub's scheduler would answer it
@@ -227,6 +230,18 @@ impl Hub {
     /// Queues `g` to be switched into with `m` (at the back of the ready queue).
     pub(crate) fn schedule(&self, g: RawGreenlet, m: Message) {
         self.0.ready.borrow_mut().push_back((g, m));
+    }
+
+    /// Takes `g` off the ready queue (what it would have been sent is dropped); returns
+    /// whether it was there. O(ready greenlets): only for revoking a timeout that ended a
+    /// wait before its greenlet ran.
+    pub(crate) fn unschedule(&self, g: &RawGreenlet) -> bool {
+        let removed = {
+            let mut r = self.0.ready.borrow_mut();
+            let i = r.iter().position(|(x, _)| x == g);
+            i.and_then(|i| r.remove(i))
+        };
+        removed.is_some()
     }
 
     /// Runs `f` in the hub soon (after the greenlets that are ready now), in FIFO order with
@@ -325,7 +340,7 @@ impl Hub {
     ///
     /// Never.
     pub fn set_error_handler(&self, f: impl Fn(&ErrorReport) + 'static) {
-        *self.0.error_handler.borrow_mut() = Some(Box::new(f));
+        *self.0.error_handler.borrow_mut() = Some(Rc::new(f));
     }
 
     /// Goes back to printing errors on stderr.
@@ -337,12 +352,24 @@ impl Hub {
         *self.0.error_handler.borrow_mut() = None;
     }
 
-    /// Reports an error the gevent way: once, through the error handler.
+    /// Reports an error the gevent way: once, through the error handler. Every report goes
+    /// through here. A handler that panics does not take its caller down (a dying greenlet
+    /// still finishes, the loop goes on): the report and the handler's panic are printed on
+    /// stderr instead.
     pub(crate) fn handle_error(&self, report: ErrorReport) {
-        let h = self.0.error_handler.borrow();
-        match &*h {
-            Some(f) => f(&report),
-            None => eprintln!("{report}"),
+        let h = self.0.error_handler.borrow().clone();
+        let Some(f) = h else {
+            eprintln!("{report}");
+            return;
+        };
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(&report))) {
+            eprintln!("{report}");
+            eprintln!(
+                "the hub's error handler panicked while reporting that: {}",
+                crate::error::report_text(&*p)
+            );
+            // A payload whose drop panics would escape here: drop it under a guard too.
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(p)));
         }
     }
 
@@ -510,10 +537,16 @@ impl Timer {
 impl HubInner {
     /// The hub greenlet.
     fn greenlet(&self) -> RawGreenlet {
-        self.greenlet
-            .borrow()
-            .clone()
-            .expect("the hub greenlet is set at creation")
+        self.hub_greenlet().clone()
+    }
+
+    /// The hub greenlet, borrowed.
+    #[inline(always)]
+    fn hub_greenlet(&self) -> &RawGreenlet {
+        match self.greenlet.get() {
+            Some(g) => g,
+            None => unreachable!("the hub greenlet is set at creation"),
+        }
     }
 
     /// Whether anything other than the greenlet asking (which is parked, waiting on the loop)

@@ -57,6 +57,7 @@ mod signal;
 pub mod threadpool;
 mod timer;
 mod wait;
+mod waitlist;
 
 use std::time::{Duration, Instant};
 
@@ -72,12 +73,17 @@ pub use crate::io::{wait_read, wait_write, ConcurrentUse, IoSource};
 pub mod os {
     pub use crate::io::{cancel_wait, wait_read, wait_write};
 }
-pub use crate::park::{park, park_timeout, throw_into, Panic, TimedOut, Unparker};
+pub use crate::park::{
+    park, park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout,
+    throw_into, throw_timeout_into, timeout_pending, InterruptKind, Panic, ParkError, TimedOut,
+    Unparker,
+};
 pub use crate::signal::{signal_handler, SignalHandle};
 pub use crate::wait::{
     iwait, joinall, joinall_with, wait, wait_one, Iwait, JoinAll, Notify, Waitable, WaiterKey,
     WaiterSet,
 };
+pub use crate::waitlist::{Wait, WaitList};
 
 #[doc(no_inline)]
 pub use greenlet::{getcurrent, GreenletExit};

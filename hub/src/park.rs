@@ -1,20 +1,72 @@
-//! Parking: how a greenlet waits for the hub, and how it is woken.
+//! Parking: how a greenlet waits for the hub, how it is woken, and how kills and timeouts reach
+//! it. This module is the whole wake protocol; nothing else reads a greenlet's
+//! [`WaitState`](greenlet::WaitState).
 //!
 //! Every waiting call in gevent comes down to the same move: register interest somewhere
-//! (a timer, an fd, an event's waiter list), then switch to the hub; whoever sees the interest
-//! satisfied wakes the greenlet, and the hub switches back into it with the outcome. Here the
-//! registration receives an [`Unparker`], and [`park`] does the switch.
+//! (a timer, an fd, a [`WaitList`](crate::WaitList)), then switch to the hub; whoever sees the
+//! interest satisfied wakes the greenlet, and the hub switches back into it with the outcome.
+//! Here the registration receives an [`Unparker`], and [`park`] does the switch.
 //!
-//! A park can be ended once: by a [`wake`](Unparker::wake) (a value) or a
-//! [`throw`](Unparker::throw) (a panic payload, which is how kills and timeouts arrive). Every
-//! later attempt on the same `Unparker` is refused, so a greenlet is never resumed twice for one
-//! wait, nor resumed at a later, unrelated wait by a stale waker.
+//! # The protocol
+//!
+//! A park can be ended once: by a [`wake`](Unparker::wake) (a value), or by an *interrupt*
+//! (a kill or a timeout). Every later attempt on the same `Unparker` is refused, so a greenlet
+//! is never resumed twice for one wait, nor resumed at a later, unrelated wait by a stale waker.
+//!
+//! Interrupts are panic payloads raised inside the greenlet where it waits, so its `Drop`s run
+//! as `finally:` blocks do. There are two kinds ([`InterruptKind`]):
+//!
+//! * a **kill**, delivered with [`throw_into`] (`GreenletExit`, or any payload);
+//! * a **timeout**, delivered with [`throw_timeout_into`] under a key, and revocable by that key
+//!   ([`revoke_timeout`]) until it is raised: what `Timeout::cancel` uses.
+//!
+//! The rules, the same for every wait of the hub and of the crates above it:
+//!
+//! 1. An interrupt aimed at a greenlet parked in an ordinary wait ends that wait: it is raised
+//!    there. Aimed at a greenlet that is not parked (running, or already woken and not yet
+//!    run), it is kept *pending* and raised at the greenlet's next wait. A woken wait returns
+//!    its value: an interrupt that comes after the wake never takes it away (a hand-over, such
+//!    as a queue item or a lock, is never lost), it is raised at the next wait.
+//! 2. Several pending interrupts are raised one per wait: kills first, in the order they came,
+//!    then timeouts, in the order they fired. **A kill is never lost to a timeout** and always
+//!    goes first; a timeout pending behind a kill stays pending (and goes with the greenlet if
+//!    the kill ends it).
+//! 3. A pending timeout can be revoked until it is raised. If it already ended its greenlet's
+//!    wait but the greenlet has not run since, the wait is resumed as if nothing happened,
+//!    unless something tried to wake the greenlet in between (its waker was refused and went
+//!    on): then the timeout stands and `revoke_timeout` says so.
+//! 4. **A wait inside a destructor that runs while its greenlet unwinds** (a graceful close
+//!    during a kill) is not interrupted again: a second kill or a timeout is recorded, never
+//!    raised there (that would abort the process). The wait goes on until it is woken as
+//!    usual, and the recorded interrupts are raised at the greenlet's first wait after the
+//!    unwinding ended (if it ends: a kill unwinding to the greenlet's entry ends the greenlet,
+//!    and what is pending goes with it). Bound such waits with an explicit time limit
+//!    (`join_timeout`, `get_timeout`, ...), which still works there.
+//! 5. [`park_no_unwind`] never unwinds: an interrupt ends it (also during unwinding) and is
+//!    returned as a value while it stays pending, to be raised at the next ordinary wait. It is
+//!    for waits that cannot unwind, such as the libc hooks of the `monkey` crate (`extern "C"`
+//!    functions, which a panic cannot leave).
+//!
+//! # Which greenlet is unwinding
+//!
+//! Rule 4 needs to know whether the waiting greenlet is unwinding. std only tells whether *the
+//! thread* is ([`std::thread::panicking`]): its panic count is per thread, and a greenlet that
+//! waits mid-unwind leaves it raised for every other greenlet of the thread until it finishes
+//! unwinding. So the hub keeps count of the greenlets it suspended while they looked unwinding:
+//! when the thread is panicking and no other greenlet is suspended that way, the waiting one
+//! is the one unwinding; otherwise the hub relies on what it knows of this greenlet (it raised
+//! a payload in it, or it was killed while running, and the thread has not stopped panicking
+//! since). A greenlet that started unwinding on its own (`panic!`, `resume_unwind`) and waits in
+//! a `Drop` while another greenlet is also suspended mid-unwind is the one case this cannot
+//! tell; there a second kill still aborts, as in any Rust program that panics in a destructor
+//! during unwinding.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic;
 use std::time::{Duration, Instant};
 
-use greenlet::{Greenlet as RawGreenlet, Message, Value};
+use greenlet::{Greenlet as RawGreenlet, Message, Value, WaitState};
 
 use crate::hub::{get_hub, Hub};
 use crate::timer::Action;
@@ -22,8 +74,188 @@ use crate::timer::Action;
 /// A panic payload, as `catch_unwind` returns them.
 pub type Panic = Box<dyn Any + Send + 'static>;
 
-/// Which park of its greenlet an [`Unparker`] is for.
-type Generation = u64;
+// The hub's word in a greenlet's `WaitState`: `generation << GEN_SHIFT | flags`.
+
+/// The phase bits.
+const PHASE: u64 = 0b11;
+/// Not in a wait.
+const RUNNING: u64 = 0;
+/// In a wait that nobody has ended yet.
+const PARKED: u64 = 1;
+/// The wait was ended by a wake: the message that resumes the greenlet carries the value.
+const WOKEN: u64 = 2;
+/// The wait was ended by an interrupt, which is the first pending one.
+const INTERRUPTED: u64 = 3;
+/// Interrupts are pending (the side slot holds them).
+const HAS_PENDING: u64 = 1 << 2;
+/// This wait runs while its greenlet unwinds: interrupts are recorded, never end it.
+const SHIELDED: u64 = 1 << 3;
+/// The hub started an unwinding in this greenlet (it raised a payload there) and the thread
+/// has not stopped panicking since.
+const UNWIND_HINT: u64 = 1 << 4;
+/// A wake was refused while the wait was `INTERRUPTED` (so a revoked timeout cannot resume the
+/// wait: its waker went on).
+const MISSED: u64 = 1 << 5;
+/// What survives from one wait to the next.
+const PERSIST: u64 = HAS_PENDING | UNWIND_HINT;
+/// Where the generation starts.
+const GEN_SHIFT: u32 = 8;
+
+thread_local! {
+    /// How many greenlets of this thread are suspended by the hub (in a park or a yield) while
+    /// they looked unwinding: see the module docs.
+    static SUSPENDED_UNWINDING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The kind of an interrupt: see the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InterruptKind {
+    /// A kill: `GreenletExit` or another payload given to [`throw_into`] (also the
+    /// [`LoopExit`](crate::LoopExit) that ends a wait of the main greenlet that nothing could
+    /// end). Never revoked; raised before any timeout.
+    Kill,
+    /// A timeout given to [`throw_timeout_into`]: revocable with [`revoke_timeout`] until it is
+    /// raised.
+    Timeout,
+}
+
+/// One pending interrupt.
+struct Pending {
+    /// Kill or timeout.
+    kind: InterruptKind,
+    /// The key it can be revoked by (timeouts).
+    key: u64,
+    /// What is raised.
+    payload: Panic,
+}
+
+/// The side data of a greenlet's `WaitState`: its pending interrupts, in arrival order.
+type PendingList = Vec<Pending>;
+
+/// Runs `f` on the pending list of `st` (created if absent; removed again if left empty).
+fn with_pending<R>(st: &WaitState, f: impl FnOnce(&mut PendingList) -> R) -> R {
+    let mut list: Box<PendingList> = match st.take_side() {
+        Some(b) => b.downcast().unwrap_or_else(|_| Box::default()),
+        None => Box::default(),
+    };
+    let r = f(&mut list);
+    let w = st.word();
+    if list.is_empty() {
+        st.set_word(w & !HAS_PENDING);
+    } else {
+        st.set_word(w | HAS_PENDING);
+        st.replace_side(Some(list));
+    }
+    r
+}
+
+/// The position of the interrupt to raise next: the first kill, else the first timeout.
+fn next_index(list: &PendingList) -> Option<usize> {
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        list.iter()
+            .position(|p| p.kind == InterruptKind::Kill)
+            .unwrap_or(0),
+    )
+}
+
+/// The kind of the interrupt `st`'s greenlet would raise next.
+fn next_kind(st: &WaitState) -> Option<InterruptKind> {
+    if st.word() & HAS_PENDING == 0 {
+        return None;
+    }
+    with_pending(st, |l| next_index(l).map(|i| l[i].kind))
+}
+
+/// Takes the interrupt to raise next.
+fn take_next(st: &WaitState) -> Option<Panic> {
+    if st.word() & HAS_PENDING == 0 {
+        return None;
+    }
+    with_pending(st, |l| next_index(l).map(|i| l.remove(i).payload))
+}
+
+/// Raises `p` in the running greenlet, remembering that the hub started this unwinding.
+#[cold]
+#[inline(never)]
+fn raise(st: &WaitState, p: Panic) -> ! {
+    st.set_word(st.word() | UNWIND_HINT);
+    panic::resume_unwind(p)
+}
+
+/// Whether the running greenlet (whose state is `st`) is unwinding, as far as the hub can tell
+/// (see the module docs). Clears the hint once the thread no longer panics.
+#[cold]
+#[inline(never)]
+fn unwinding_now(st: &WaitState) -> bool {
+    let w = st.word();
+    if !std::thread::panicking() {
+        st.set_word(w & !UNWIND_HINT);
+        return false;
+    }
+    SUSPENDED_UNWINDING.with(Cell::get) == 0 || w & UNWIND_HINT != 0
+}
+
+/// Records that the running greenlet starts unwinding because of a kill aimed at itself (which
+/// is raised at once, not through a wait).
+pub(crate) fn mark_unwinding(g: &RawGreenlet) {
+    let st = g.wait_state();
+    st.set_word(st.word() | UNWIND_HINT);
+}
+
+/// Counts a suspension made while unwinding, for as long as it lasts.
+struct SuspendedUnwinding;
+
+impl SuspendedUnwinding {
+    /// Counts one.
+    fn new() -> SuspendedUnwinding {
+        SUSPENDED_UNWINDING.with(|c| c.set(c.get() + 1));
+        SuspendedUnwinding
+    }
+}
+
+impl Drop for SuspendedUnwinding {
+    fn drop(&mut self) {
+        SUSPENDED_UNWINDING.with(|c| c.set(c.get() - 1));
+    }
+}
+
+/// The slow part of entering a wait: a pending interrupt is raised (unless the greenlet
+/// unwinds: then it stays pending), and a wait entered while unwinding is shielded. Returns
+/// whether it is.
+#[cold]
+#[inline(never)]
+fn enter_slow(st: &WaitState) -> bool {
+    let unwinding = unwinding_now(st);
+    if !unwinding {
+        if let Some(p) = take_next(st) {
+            raise(st, p);
+        }
+    }
+    unwinding
+}
+
+/// Ends a park on scope exit, also when it unwinds: the next wait gets a new generation.
+struct EndPark<'a> {
+    /// The greenlet's state.
+    st: &'a WaitState,
+    /// The park's generation.
+    gen: u64,
+    /// Counts the park among the suspensions made while unwinding, if it is one.
+    _unwinding: Option<SuspendedUnwinding>,
+}
+
+impl Drop for EndPark<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let w = self.st.word();
+        self.st
+            .set_word(((self.gen + 1) << GEN_SHIFT) | (w & PERSIST) | RUNNING);
+    }
+}
 
 /// Ends one park of one greenlet: wakes it with a value, or raises a panic in it.
 ///
@@ -49,56 +281,131 @@ pub struct Unparker {
     /// The parked greenlet (a counted handle: keeps it alive while it waits).
     g: RawGreenlet,
     /// Which park this is.
-    gen: Generation,
+    gen: u64,
 }
 
 impl Unparker {
     /// Wakes the greenlet: its [`park`] returns `v`. Returns `false` (and does nothing) if this
-    /// park has already ended.
+    /// park has already ended (woken, timed out, interrupted).
+    ///
+    /// # Examples
+    ///
+    /// See [`Unparker`].
     ///
     /// # Switches
     ///
     /// Never: the greenlet is queued in the hub; callable from hub callbacks.
+    #[inline]
     pub fn wake(&self, v: Value) -> bool {
-        self.deliver(Message::Value(v))
+        let st = self.g.wait_state();
+        let w = st.word();
+        if w >> GEN_SHIFT != self.gen {
+            return false;
+        }
+        match w & PHASE {
+            PARKED => {
+                st.set_word((w & !PHASE) | WOKEN);
+                get_hub().schedule(self.g.clone(), Message::Value(v));
+                true
+            }
+            INTERRUPTED => {
+                st.set_word(w | MISSED);
+                false
+            }
+            _ => false,
+        }
     }
 
-    /// Raises `payload` in the greenlet at its park (how kills and timeouts are delivered).
-    /// Returns `false` if this park has already ended.
+    /// [`wake`](Unparker::wake) with the thread's hub at hand (for loops that wake many).
+    #[inline]
+    pub(crate) fn wake_in(&self, hub: &Hub, v: Value) -> bool {
+        let st = self.g.wait_state();
+        let w = st.word();
+        if w >> GEN_SHIFT != self.gen {
+            return false;
+        }
+        match w & PHASE {
+            PARKED => {
+                st.set_word((w & !PHASE) | WOKEN);
+                hub.schedule(self.g.clone(), Message::Value(v));
+                true
+            }
+            INTERRUPTED => {
+                st.set_word(w | MISSED);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Raises `payload` in the greenlet at this park, as a kill (see [`throw_into`]). Returns
+    /// `false` if this park has already ended. In a wait shielded by rule 4 of the [module
+    /// docs](self) (a destructor running during unwinding), the payload is recorded instead
+    /// and raised at the greenlet's next wait; that still counts as `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let slot: Rc<RefCell<Option<gevent_hub::Unparker>>> = Rc::default();
+    /// let s2 = slot.clone();
+    /// let g = gevent_hub::spawn(move || { gevent_hub::park(|u| *s2.borrow_mut() = Some(u)); });
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// assert!(slot.borrow().as_ref().unwrap().throw(Box::new(greenlet::GreenletExit)));
+    /// assert!(g.get().unwrap_err().is_killed());
+    /// ```
     ///
     /// # Switches
     ///
     /// Never.
     pub fn throw(&self, payload: Panic) -> bool {
-        self.deliver(Message::Throw(payload))
+        if !self.is_waiting() {
+            return false;
+        }
+        interrupt(&self.g, InterruptKind::Kill, 0, payload);
+        true
     }
 
     /// Whether the park is still waiting to be ended.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = std::rc::Rc::new(std::cell::RefCell::new(None));
+    /// let u2 = u.clone();
+    /// gevent_hub::park(move |p: gevent_hub::Unparker| {
+    ///     assert!(p.is_waiting());
+    ///     p.wake(greenlet::Value::empty());
+    ///     assert!(!p.is_waiting());
+    ///     *u2.borrow_mut() = Some(p);
+    /// });
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
+    #[inline]
     pub fn is_waiting(&self) -> bool {
-        let w = self.g.wait_state();
-        w.generation.get() == self.gen && w.parked.get()
+        let w = self.g.wait_state().word();
+        w >> GEN_SHIFT == self.gen && w & PHASE == PARKED
     }
 
     /// The parked greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gevent_hub::park(|u| {
+    ///     assert!(u.greenlet().is_current());
+    ///     u.wake(greenlet::Value::empty());
+    /// });
+    /// ```
     ///
     /// # Switches
     ///
     /// Never.
     pub fn greenlet(&self) -> &RawGreenlet {
         &self.g
-    }
-
-    fn deliver(&self, m: Message) -> bool {
-        if !self.is_waiting() {
-            return false;
-        }
-        self.g.wait_state().parked.set(false);
-        get_hub().schedule(self.g.clone(), m);
-        true
     }
 }
 
@@ -111,20 +418,80 @@ impl std::fmt::Debug for Unparker {
     }
 }
 
-/// Ends a park on scope exit, also when it unwinds.
-struct EndPark<'a>(&'a greenlet::WaitState);
-
-impl Drop for EndPark<'_> {
-    fn drop(&mut self) {
-        self.0.parked.set(false);
-        self.0.generation.set(self.0.generation.get() + 1);
-    }
-}
-
 /// The message for a waiting call made where no greenlet can wait.
 pub(crate) const WAIT_IN_HUB: &str = "a waiting call was made inside the hub (in a callback, \
     a timer, a link or a scheduler hook): callbacks run in the hub and must not wait; spawn a \
     greenlet to do the waiting";
+
+/// Panics with [`WAIT_IN_HUB`].
+#[cold]
+#[inline(never)]
+fn wait_in_hub() -> ! {
+    panic!("{WAIT_IN_HUB}");
+}
+
+/// What resumed a park.
+enum Resumed {
+    /// A wake, with its value.
+    Woken(Value),
+    /// An interrupt (the first pending one).
+    Interrupted,
+    /// A payload sent by the switch itself (the hub's `LoopExit` for main, a raw greenlet's
+    /// `throw`, the greenlet crate killing an orphan).
+    Thrown(Panic),
+}
+
+/// The core of every park: registers, switches to the hub (or straight to the next ready
+/// greenlet), and tells what resumed it. With `SHIELD`, a park entered while the greenlet
+/// unwinds is shielded from interrupts (rule 4); without, interrupts always end it.
+#[inline(always)]
+fn park_core<const SHIELD: bool>(
+    hub: &Hub,
+    st: &WaitState,
+    cur: &greenlet::Current,
+    unwinding: bool,
+    register: impl FnOnce(Unparker),
+) -> Resumed {
+    let w = st.word();
+    let gen = w >> GEN_SHIFT;
+    let shielded = SHIELD && unwinding;
+    let flags = (w & PERSIST) | if shielded { SHIELDED } else { 0 };
+    st.set_word((gen << GEN_SHIFT) | flags | PARKED);
+    let end = EndPark {
+        st,
+        gen,
+        _unwinding: if unwinding {
+            Some(SuspendedUnwinding::new())
+        } else {
+            None
+        },
+    };
+    register(Unparker {
+        g: cur.to_greenlet(),
+        gen,
+    });
+    // As in `yield_now`: hand over to the next ready greenlet directly when that is what the
+    // hub's scheduler would do.
+    let m = match hub.next_ready_direct() {
+        Some((g, m)) => g.switch_message(m),
+        None => hub.switch_to_hub(),
+    };
+    let phase = st.word() & PHASE;
+    drop(end);
+    match m {
+        Message::Value(v) if phase != INTERRUPTED => Resumed::Woken(v),
+        Message::Value(_) => Resumed::Interrupted,
+        Message::Throw(p) => Resumed::Thrown(p),
+        Message::Failed(b) => failed(&b.1),
+    }
+}
+
+/// A start failure sent back to a parked greenlet (it handed over to one that could not start).
+#[cold]
+#[inline(never)]
+fn failed(e: &greenlet::StackError) -> ! {
+    panic!("{e}")
+}
 
 /// Parks the running greenlet until it is woken: `register` receives the [`Unparker`] and
 /// stores it wherever the wake-up will come from; then the greenlet switches to the hub.
@@ -136,9 +503,9 @@ pub(crate) const WAIT_IN_HUB: &str = "a waiting call was made inside the hub (in
 ///
 /// # Panics
 ///
-/// Re-raises a payload passed to [`Unparker::throw`] (for example `GreenletExit` from a kill),
-/// or one that arrived while the greenlet was not parked. Panics if called from inside the hub
-/// (a callback).
+/// Raises a kill or timeout aimed at the greenlet, pending or arriving while it waits (see the
+/// [module docs](self) for the rules, including waits in destructors during unwinding, which
+/// raise nothing). Panics if called from inside the hub (a callback).
 ///
 /// # Examples
 ///
@@ -152,45 +519,49 @@ pub(crate) const WAIT_IN_HUB: &str = "a waiting call was made inside the hub (in
 ///
 /// # Switches
 ///
-/// Yes, always.
+/// Yes, always (unless an interrupt is pending: it is raised before waiting).
 ///
 /// # Kill safety
 ///
 /// If a kill or timeout unwinds out of `park`, the `Unparker` is dead: a later `wake` is
-/// refused. The registration itself is the caller's to remove (use a guard).
+/// refused. The registration itself is the caller's to remove (use a guard, or a
+/// [`WaitList`](crate::WaitList), which does it).
 #[inline(always)]
 pub fn park(register: impl FnOnce(Unparker)) -> Value {
     let hub = get_hub();
     let cur = greenlet::getcurrent();
     if cur.is_hub() {
-        panic!("{WAIT_IN_HUB}");
+        wait_in_hub();
     }
     let st = cur.wait_state();
-    if let Some(p) = st.pending.take() {
-        panic::resume_unwind(p);
+    let mut unwinding = false;
+    if st.word() & HAS_PENDING != 0 || std::thread::panicking() {
+        unwinding = enter_slow(st);
     }
-    st.parked.set(true);
-    let gen = st.generation.get();
-    let end = EndPark(st);
-    register(Unparker {
-        g: cur.to_greenlet(),
-        gen,
-    });
-    // As in `yield_now`: hand over to the next ready greenlet directly when that is what the
-    // hub's scheduler would do.
-    let m = match hub.next_ready_direct() {
-        Some((g, m)) => g.switch_message(m),
-        None => hub.switch_to_hub(),
-    };
-    drop(end);
-    match m {
-        Message::Value(v) => v,
-        Message::Throw(p) => panic::resume_unwind(p),
-        Message::Failed(b) => panic!("{}", b.1),
+    match park_core::<true>(&hub, st, &cur, unwinding, register) {
+        Resumed::Woken(v) => v,
+        Resumed::Interrupted => raise_interrupted(st),
+        Resumed::Thrown(p) => raise(st, p),
+    }
+}
+
+/// Raises the interrupt that ended a park.
+#[cold]
+#[inline(never)]
+fn raise_interrupted(st: &WaitState) -> ! {
+    match take_next(st) {
+        Some(p) => raise(st, p),
+        None => unreachable!("an interrupted park has an interrupt pending"),
     }
 }
 
 /// The outcome of [`park_timeout`] when the time ran out.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(gevent_hub::TimedOut.to_string(), "timed out");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimedOut;
 
@@ -238,21 +609,11 @@ pub fn park_timeout(
     let Some(d) = timeout else {
         return Ok(park(register));
     };
-    let deadline = Instant::now().checked_add(d);
     let hub = get_hub();
     let mut timer = None;
     let guard = CancelTimer(&hub, &mut timer);
     let v = park(|u| {
-        if let Some(deadline) = deadline {
-            let t = u.clone();
-            *guard.1 = Some(hub.add_timer(
-                deadline,
-                true,
-                Action::Call(Box::new(move || {
-                    t.wake(Value::new(TimeoutMarker));
-                })),
-            ));
-        }
+        arm_timeout(&hub, d, &u, guard.1);
         register(u)
     });
     drop(guard);
@@ -260,6 +621,21 @@ pub fn park_timeout(
         Err(TimedOut)
     } else {
         Ok(v)
+    }
+}
+
+/// Arms the timer that ends a park after `d` with the [`TimeoutMarker`] (none if `d` is too
+/// long for the clock: forever).
+fn arm_timeout(hub: &Hub, d: Duration, u: &Unparker, slot: &mut Option<crate::timer::TimerId>) {
+    if let Some(deadline) = Instant::now().checked_add(d) {
+        let t = u.clone();
+        *slot = Some(hub.add_timer(
+            deadline,
+            true,
+            Action::Call(Box::new(move || {
+                t.wake(Value::new(TimeoutMarker));
+            })),
+        ));
     }
 }
 
@@ -274,12 +650,143 @@ impl Drop for CancelTimer<'_> {
     }
 }
 
-/// Raises `payload` in the greenlet `g` at the point where it waits: at once (queued in the
-/// hub) if it is parked now, else at its next [`park`]. This is how kills and timeouts are
-/// delivered; the payload unwinds `g`'s stack, so its `Drop`s run.
+/// Why [`park_no_unwind`] returned without a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParkError {
+    /// Its own time limit passed (nothing is pending because of it).
+    TimedOut,
+    /// A kill or a timeout ended it, or was already pending when it was called. It stays
+    /// pending: the greenlet's next ordinary wait raises it (a timeout can still be revoked).
+    Interrupted(InterruptKind),
+}
+
+impl std::fmt::Display for ParkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParkError::TimedOut => f.write_str("timed out"),
+            ParkError::Interrupted(InterruptKind::Kill) => {
+                f.write_str("interrupted by a kill (still pending)")
+            }
+            ParkError::Interrupted(InterruptKind::Timeout) => {
+                f.write_str("interrupted by a timeout (still pending)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParkError {}
+
+/// [`park_timeout`] that never unwinds: a kill or timeout that ends the wait (or is already
+/// pending when it is called) is returned as [`ParkError::Interrupted`] and stays pending, to
+/// be raised at the greenlet's next ordinary wait ([`park`], `sleep`, a socket read...) or
+/// by [`raise_pending`]. This is for code that a panic cannot leave, such as the `extern "C"`
+/// libc hooks of the `monkey` crate, which turn the error into `ECANCELED` or `ETIMEDOUT`.
 ///
-/// Throwing into the running greenlet is deferred to its next park too (to raise at once,
-/// use `std::panic::resume_unwind`).
+/// Unlike [`park`], it is interrupted also inside a destructor running during unwinding (rule
+/// 4 of the [module docs](self) is about not *raising* there; nothing is raised here). The main
+/// greenlet's [`LoopExit`](crate::LoopExit) (nothing could ever wake it) comes back as
+/// `Interrupted(Kill)`, pending like a kill.
+///
+/// # Errors
+///
+/// [`ParkError::TimedOut`] when `timeout` passed first; [`ParkError::Interrupted`] when an
+/// interrupt ended the wait or was pending.
+///
+/// # Panics
+///
+/// If called from inside the hub (a callback): the hooks check `is_in_loop` first.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{park_no_unwind, pending_interrupt, spawn, InterruptKind, ParkError};
+///
+/// let g = spawn(|| {
+///     let r = park_no_unwind(None, |_u| {}); // nobody wakes it: only a kill ends it
+///     assert_eq!(r.unwrap_err(), ParkError::Interrupted(InterruptKind::Kill));
+///     assert_eq!(pending_interrupt(), Some(InterruptKind::Kill)); // still pending...
+///     gevent_hub::sleep(Duration::ZERO); // ...and raised at the next wait
+///     unreachable!();
+/// });
+/// gevent_hub::sleep(Duration::ZERO);
+/// g.kill();
+/// assert!(g.get().unwrap_err().is_killed());
+/// ```
+///
+/// # Switches
+///
+/// Yes, unless an interrupt is already pending.
+///
+/// # Kill safety
+///
+/// Nothing unwinds out of it. The registration is the caller's to remove; the timer is
+/// cancelled.
+pub fn park_no_unwind(
+    timeout: Option<Duration>,
+    register: impl FnOnce(Unparker),
+) -> Result<Value, ParkError> {
+    let hub = get_hub();
+    let cur = greenlet::getcurrent();
+    if cur.is_hub() {
+        wait_in_hub();
+    }
+    let st = cur.wait_state();
+    if let Some(kind) = next_kind(st) {
+        return Err(ParkError::Interrupted(kind));
+    }
+    let unwinding = std::thread::panicking() && unwinding_now(st);
+    let mut timer = None;
+    let guard = CancelTimer(&hub, &mut timer);
+    let r = park_core::<false>(&hub, st, &cur, unwinding, |u| {
+        if let Some(d) = timeout {
+            arm_timeout(&hub, d, &u, guard.1);
+        }
+        register(u)
+    });
+    drop(guard);
+    match r {
+        Resumed::Woken(v) if v.is::<TimeoutMarker>() => Err(ParkError::TimedOut),
+        Resumed::Woken(v) => Ok(v),
+        Resumed::Interrupted => Err(ParkError::Interrupted(
+            next_kind(st).unwrap_or(InterruptKind::Kill),
+        )),
+        Resumed::Thrown(p) => {
+            with_pending(st, |l| {
+                l.push(Pending {
+                    kind: InterruptKind::Kill,
+                    key: 0,
+                    payload: p,
+                })
+            });
+            Err(ParkError::Interrupted(InterruptKind::Kill))
+        }
+    }
+}
+
+/// Delivers an interrupt to `g` (rule 1 of the module docs).
+fn interrupt(g: &RawGreenlet, kind: InterruptKind, key: u64, payload: Panic) {
+    if g.is_dead() {
+        return;
+    }
+    let st = g.wait_state();
+    with_pending(st, |l| l.push(Pending { kind, key, payload }));
+    let w = st.word();
+    if w & PHASE == PARKED && w & SHIELDED == 0 {
+        st.set_word((w & !PHASE) | INTERRUPTED);
+        get_hub().schedule(g.clone(), Message::Value(Value::empty()));
+    }
+}
+
+/// Kills `g` with `payload` (usually [`GreenletExit`](greenlet::GreenletExit)) the gevent way:
+/// the payload is raised inside `g` at the point where it waits, at once (queued in the hub)
+/// if it is parked now, else at its next wait; it unwinds `g`'s stack, so its `Drop`s run.
+/// A kill is never revoked and goes before any timeout (see the [module docs](self) for all the
+/// rules). A dead greenlet ignores it.
+///
+/// Throwing into the running greenlet is deferred to its next wait too (to raise at once, use
+/// `std::panic::resume_unwind`).
 ///
 /// # Examples
 ///
@@ -296,27 +803,186 @@ impl Drop for CancelTimer<'_> {
 ///
 /// Never.
 pub fn throw_into(g: &RawGreenlet, payload: Panic) {
+    interrupt(g, InterruptKind::Kill, 0, payload);
+}
+
+/// Delivers a timeout to `g`: `payload` is raised where `g` waits, as [`throw_into`] does, but
+/// after any kill, and it can be revoked with [`revoke_timeout`]`(g, key)` until it is raised
+/// (`Timeout::cancel` does that). `key` must tell it from the other timeouts of `g` (an id
+/// from a process-wide counter does).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let g = gevent_hub::spawn(|| {
+///     std::panic::catch_unwind(|| gevent_hub::sleep(Duration::from_secs(60)))
+///         .unwrap_err()
+///         .downcast::<&str>()
+///         .map(|s| *s)
+///         .unwrap()
+/// });
+/// gevent_hub::sleep(Duration::ZERO);
+/// gevent_hub::throw_timeout_into(&g.raw().unwrap(), 7, Box::new("too slow"));
+/// assert_eq!(g.get().unwrap(), "too slow");
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn throw_timeout_into(g: &RawGreenlet, key: u64, payload: Panic) {
+    interrupt(g, InterruptKind::Timeout, key, payload);
+}
+
+/// Takes back the timeout `key` given to [`throw_timeout_into`] for `g`, if it has not been
+/// raised yet; returns whether it was taken back. If it had already ended `g`'s wait and `g`
+/// has not run since, the wait goes on as if nothing happened; unless something tried to wake
+/// `g` meanwhile (and was refused), in which case the timeout stands and this returns `false`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_millis(20)));
+/// gevent_hub::sleep(Duration::ZERO);
+/// let raw = g.raw().unwrap();
+/// gevent_hub::throw_timeout_into(&raw, 1, Box::new("late"));
+/// assert!(gevent_hub::revoke_timeout(&raw, 1)); // before it ran: the sleep goes on
+/// assert!(!gevent_hub::revoke_timeout(&raw, 1));
+/// assert!(g.get().is_ok());
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn revoke_timeout(g: &RawGreenlet, key: u64) -> bool {
     let st = g.wait_state();
-    if st.parked.get() {
-        st.parked.set(false);
-        get_hub().schedule(g.clone(), Message::Throw(payload));
-    } else {
-        st.pending.set(Some(payload));
+    if st.word() & HAS_PENDING == 0 {
+        return false;
+    }
+    let taken = with_pending(st, |l| {
+        let i = l
+            .iter()
+            .position(|p| p.kind == InterruptKind::Timeout && p.key == key)?;
+        Some((i, l.remove(i)))
+    });
+    let Some((i, p)) = taken else {
+        return false;
+    };
+    let w = st.word();
+    if w & PHASE == INTERRUPTED && w & HAS_PENDING == 0 {
+        // It ended the wait, and nothing else would be raised there.
+        if w & MISSED != 0 {
+            with_pending(st, |l| l.insert(i, p));
+            return false;
+        }
+        get_hub().unschedule(g);
+        st.set_word((w & !PHASE) | PARKED);
+    }
+    drop(p);
+    true
+}
+
+/// Whether the timeout `key` given to [`throw_timeout_into`] for `g` is still waiting to be
+/// raised there (neither raised nor revoked, and `g` not dead).
+///
+/// # Examples
+///
+/// ```
+/// let me = greenlet::getcurrent();
+/// gevent_hub::throw_timeout_into(&me, 9, Box::new("later"));
+/// assert!(gevent_hub::timeout_pending(&me, 9));
+/// gevent_hub::revoke_timeout(&me, 9);
+/// assert!(!gevent_hub::timeout_pending(&me, 9));
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn timeout_pending(g: &RawGreenlet, key: u64) -> bool {
+    let st = g.wait_state();
+    if st.word() & HAS_PENDING == 0 {
+        return false;
+    }
+    with_pending(st, |l| {
+        l.iter()
+            .any(|p| p.kind == InterruptKind::Timeout && p.key == key)
+    })
+}
+
+/// The kind of the interrupt that the running greenlet's next wait would raise, if any: a kill
+/// or timeout that arrived while it was not parked. `None` also while it unwinds through a
+/// destructor (nothing is raised there; see the [module docs](self)).
+///
+/// # Examples
+///
+/// ```
+/// let me = greenlet::getcurrent();
+/// assert_eq!(gevent_hub::pending_interrupt(), None);
+/// gevent_hub::throw_timeout_into(&me, 3, Box::new("soon"));
+/// assert_eq!(gevent_hub::pending_interrupt(), Some(gevent_hub::InterruptKind::Timeout));
+/// assert!(gevent_hub::revoke_timeout(&me, 3));
+/// assert_eq!(gevent_hub::pending_interrupt(), None);
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn pending_interrupt() -> Option<InterruptKind> {
+    let cur = greenlet::getcurrent();
+    let st = cur.wait_state();
+    if st.word() & HAS_PENDING == 0 || unwinding_now(st) {
+        return None;
+    }
+    next_kind(st)
+}
+
+/// Raises, now, the interrupt that the running greenlet's next wait would raise (see
+/// [`pending_interrupt`]); does nothing if there is none. A wait that handed something over
+/// to the greenlet (a lock, an item) and then finds it was killed meanwhile gives it back and
+/// calls this, so the kill is not delayed.
+///
+/// # Panics
+///
+/// With the pending payload.
+///
+/// # Examples
+///
+/// ```
+/// let me = greenlet::getcurrent();
+/// gevent_hub::throw_into(&me, Box::new("stop"));
+/// let p = std::panic::catch_unwind(gevent_hub::raise_pending).unwrap_err();
+/// assert_eq!(*p.downcast::<&str>().unwrap(), "stop");
+/// gevent_hub::raise_pending(); // nothing left
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn raise_pending() {
+    let cur = greenlet::getcurrent();
+    let st = cur.wait_state();
+    if st.word() & HAS_PENDING == 0 || unwinding_now(st) {
+        return;
+    }
+    if let Some(p) = take_next(st) {
+        raise(st, p);
     }
 }
 
 /// Yields: queues the running greenlet at the back of the ready queue and lets the others
-/// run (`sleep(Duration::ZERO)`). A kill pending for it is raised here.
+/// run (`sleep(Duration::ZERO)`). A kill pending for it is raised here (not while it unwinds).
 #[inline(always)]
 pub(crate) fn yield_now() {
     let hub = get_hub();
     let cur = greenlet::getcurrent();
     if cur.is_hub() {
-        panic!("{WAIT_IN_HUB}");
+        wait_in_hub();
     }
     let st = cur.wait_state();
-    if let Some(p) = st.pending.take() {
-        panic::resume_unwind(p);
+    let mut unwinding = None;
+    if (st.word() & HAS_PENDING != 0 || std::thread::panicking()) && enter_slow(st) {
+        unwinding = Some(SuspendedUnwinding::new());
     }
     hub.schedule(cur.to_greenlet(), Message::Value(Value::empty()));
     // Hand over to the next ready greenlet directly when the hub has nothing else to do first
@@ -325,9 +991,10 @@ pub(crate) fn yield_now() {
         Some((g, m)) => g.switch_message(m),
         None => hub.switch_to_hub(),
     };
+    drop(unwinding);
     match m {
         Message::Value(_) => {}
-        Message::Throw(p) => panic::resume_unwind(p),
-        Message::Failed(b) => panic!("{}", b.1),
+        Message::Throw(p) => raise(st, p),
+        Message::Failed(b) => failed(&b.1),
     }
 }

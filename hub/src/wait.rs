@@ -2,7 +2,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -10,6 +9,7 @@ use greenlet::Value;
 
 use crate::error::GreenletError;
 use crate::park::{park_timeout, Unparker};
+use crate::waitlist::WaitList;
 
 /// A callback run when a [`Waitable`] becomes ready. It runs wherever the object becomes ready
 /// (in a greenlet or in the hub), so it must not wait; typically it wakes a parked greenlet.
@@ -18,6 +18,19 @@ pub type Notify = Rc<dyn Fn()>;
 /// Identifies a registration made with [`Waitable::add_waiter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WaiterKey(pub u64);
+
+impl WaiterKey {
+    /// A key that names no registration: what `add_waiter` returns when it called the callback
+    /// at once (the object was ready). Removing it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// l.remove(gevent_hub::WaiterKey::NONE); // nothing happens
+    /// ```
+    pub const NONE: WaiterKey = WaiterKey(u64::MAX);
+}
 
 /// Something a greenlet can wait for: a `Greenlet` (until it dies), an `Event` (until set), an
 /// `AsyncResult`, a child process... `wait`, `iwait` and `joinall` take any mix of them
@@ -98,123 +111,10 @@ impl<W: Waitable + ?Sized> Waitable for Rc<W> {
     }
 }
 
-/// A FIFO list of [`Notify`] callbacks: the building block for implementing [`Waitable`].
-///
-/// # Examples
-///
-/// ```
-/// use std::{cell::Cell, rc::Rc};
-/// let set = gevent_hub::WaiterSet::new();
-/// let hits = Rc::new(Cell::new(0));
-/// let h = hits.clone();
-/// set.add(Rc::new(move || h.set(h.get() + 1)));
-/// set.notify_all();
-/// set.notify_all();
-/// assert_eq!(hits.get(), 1); // each registration fires once
-/// ```
-#[derive(Default)]
-pub struct WaiterSet {
-    /// The next key.
-    next: Cell<u64>,
-    /// Registrations in order (removal from the front is rare: `notify_all` takes them all).
-    list: RefCell<Vec<(u64, Notify)>>,
-}
-
-impl WaiterSet {
-    /// An empty set.
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn new() -> WaiterSet {
-        WaiterSet::default()
-    }
-
-    /// Adds a registration at the back.
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn add(&self, notify: Notify) -> WaiterKey {
-        let k = self.next.get();
-        self.next.set(k + 1);
-        self.list.borrow_mut().push((k, notify));
-        WaiterKey(k)
-    }
-
-    /// Removes a registration (no-op if it already fired).
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn remove(&self, key: WaiterKey) {
-        let mut l = self.list.borrow_mut();
-        if let Some(i) = l.iter().position(|(k, _)| *k == key.0) {
-            l.remove(i);
-        }
-    }
-
-    /// Calls and removes every registration, in the order they were added.
-    ///
-    /// # Switches
-    ///
-    /// Never (the callbacks must not switch).
-    pub fn notify_all(&self) {
-        let all = std::mem::take(&mut *self.list.borrow_mut());
-        for (_, n) in all {
-            n();
-        }
-    }
-
-    /// Calls and removes the oldest registration; `false` if there was none.
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn notify_one(&self) -> bool {
-        let first = {
-            let mut l = self.list.borrow_mut();
-            if l.is_empty() {
-                None
-            } else {
-                Some(l.remove(0))
-            }
-        };
-        match first {
-            Some((_, n)) => {
-                n();
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// How many registrations are pending.
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn len(&self) -> usize {
-        self.list.borrow().len()
-    }
-
-    /// Whether none are pending.
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn is_empty(&self) -> bool {
-        self.list.borrow().is_empty()
-    }
-}
-
-impl fmt::Debug for WaiterSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaiterSet")
-            .field("len", &self.len())
-            .finish()
-    }
-}
+/// The list behind most [`Waitable`] implementations: [`WaitList`] with no items. (The name
+/// from before `WaitList` took over every waiter list of the crates; code written against it
+/// keeps working.)
+pub type WaiterSet = WaitList<()>;
 
 /// Waits until `obj` is ready or `timeout` passes; returns whether it is ready.
 ///

@@ -11,8 +11,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use gevent_hub::{
-    get_hub, iwait, joinall, joinall_with, sleep, spawn, wait, Greenlet, JoinAll, Notify, Waitable,
-    WaiterKey, WaiterSet,
+    get_hub, iwait, joinall, joinall_with, sleep, spawn, wait, Greenlet, JoinAll, Notify, WaitList,
+    Waitable, WaiterKey,
 };
 use support::{capture_errors, timed, SMALL_TICK};
 
@@ -165,7 +165,7 @@ struct Flag {
     /// Whether it was set.
     set: Cell<bool>,
     /// Who waits for it.
-    waiters: WaiterSet,
+    waiters: WaitList,
 }
 
 impl Flag {

@@ -9,21 +9,19 @@
 //!
 //! # Kill safety
 //!
-//! A waiter that stops waiting (timeout, kill, `LoopExit`) removes its entry as it unwinds. A
-//! permit is only handed to a waiter whose park can still be ended; one that was already woken
-//! (by its timer) or thrown into (by a kill) refuses it, and the permit goes to the next
-//! waiter. A waiter that was handed a permit and then killed before it ran passes the permit
-//! on and raises the kill from `acquire`.
+//! A waiter that stops waiting (timeout, kill, `LoopExit`) removes its entry as it unwinds (the
+//! hub's [`WaitList`] guard does it). A permit is only handed to a waiter whose park can still
+//! be ended; one that was already woken (by its timer) or thrown into (by a kill) refuses it,
+//! and the permit goes to the next waiter. A waiter that was handed a permit and then killed
+//! (or timed out) before it ran passes the permit on and raises the kill from `acquire`
+//! (unless it acquires inside a destructor during unwinding, where nothing is raised: it keeps
+//! the permit).
 
 use std::cell::Cell;
 use std::fmt;
-use std::panic;
 use std::time::Duration;
 
-use gevent_hub::{park_timeout, Notify, Waitable, WaiterKey, WaiterSet};
-use greenlet::Value;
-
-use crate::waitlist::WaitList;
+use gevent_hub::{pending_interrupt, raise_pending, Notify, WaitList, Waitable, WaiterKey};
 
 /// A counting semaphore with FIFO hand-off.
 pub(crate) struct Core {
@@ -38,11 +36,8 @@ pub(crate) struct Core {
     /// Greenlets in `acquire`, oldest first.
     waiters: WaitList,
     /// `Waitable` registrations (`wait`, `iwait`), called when a permit becomes available.
-    watchers: WaiterSet,
+    watchers: WaitList,
 }
-
-/// The key returned for a `Waitable` registration that fired at once (never stored).
-const FIRED: WaiterKey = WaiterKey(u64::MAX);
 
 impl Core {
     /// A semaphore with `permits` permits, at most `bound` if given.
@@ -51,7 +46,7 @@ impl Core {
             counter: Cell::new(permits),
             bound,
             waiters: WaitList::new(),
-            watchers: WaiterSet::new(),
+            watchers: WaitList::new(),
         }
     }
 
@@ -90,22 +85,15 @@ impl Core {
         if timeout == Some(Duration::ZERO) {
             return false;
         }
-        let reg = Registration {
-            waiters: &self.waiters,
-            key: Cell::new(None),
-        };
-        let r = park_timeout(timeout, |u| reg.key.set(Some(self.waiters.push(u))));
-        if r.is_err() {
-            return false; // `reg` removes the entry.
+        if !self.waiters.wait(timeout).woken() {
+            return false; // the guard removed the entry
         }
         // A releaser took our entry and handed us its permit.
-        reg.key.set(None);
-        let pending = greenlet::getcurrent().wait_state().pending.take();
-        if let Some(p) = pending {
+        if pending_interrupt().is_some() {
             // Killed (or timed out) after the hand-off but before we ran: the permit is not
             // ours to keep.
             self.release_held();
-            panic::resume_unwind(p);
+            raise_pending();
         }
         true
     }
@@ -116,10 +104,8 @@ impl Core {
     ///
     /// [`OverRelease`] if nobody waits and the counter is at the bound (nothing changes).
     pub(crate) fn try_release(&self) -> Result<(), OverRelease> {
-        while let Some(u) = self.waiters.pop_front() {
-            if u.wake(Value::empty()) {
-                return Ok(());
-            }
+        if !self.waiters.is_empty() && self.waiters.notify_one() {
+            return Ok(());
         }
         let c = self.counter.get();
         if let Some(b) = self.bound {
@@ -154,15 +140,13 @@ impl Waitable for Core {
     fn add_waiter(&self, notify: Notify) -> WaiterKey {
         if self.ready() {
             notify();
-            return FIRED;
+            return WaiterKey::NONE;
         }
         self.watchers.add(notify)
     }
 
     fn remove_waiter(&self, key: WaiterKey) {
-        if key != FIRED {
-            self.watchers.remove(key);
-        }
+        self.watchers.remove(key);
     }
 }
 
@@ -174,22 +158,6 @@ impl fmt::Debug for Core {
             d.field("bound", &b);
         }
         d.field("waiters", &self.waiters.len()).finish()
-    }
-}
-
-/// Removes a waiter's entry when its wait ends without a permit (timeout, kill).
-struct Registration<'a> {
-    /// The list.
-    waiters: &'a WaitList,
-    /// The entry, while it may still be in the list.
-    key: Cell<Option<u64>>,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            self.waiters.remove(k);
-        }
     }
 }
 

@@ -54,7 +54,6 @@ mod core;
 mod lock;
 mod rlock;
 mod semaphore;
-mod waitlist;
 
 pub use crate::core::OverRelease;
 pub use crate::lock::{Lock, LockGuard};

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use gevent_hub::{sleep, wait, wait_one, Greenlet, KillOptions, Notify, Waitable, WaiterKey};
-use gevent_hub::{GreenletError, WaiterSet};
+use gevent_hub::{GreenletError, WaitList};
 use gevent_lock::Semaphore;
 use slab::Slab;
 
@@ -56,7 +56,7 @@ pub(crate) struct Core {
     /// The next membership id.
     next_id: Cell<u64>,
     /// Greenlets in `join`, woken when the group becomes empty.
-    emptied: WaiterSet,
+    emptied: WaitList,
     /// A pool's free slots: one permit per member it may still take. `None` for a group.
     pub(crate) slots: Option<Semaphore>,
     /// A pool's size.
@@ -69,7 +69,7 @@ impl Core {
         Rc::new(Core {
             members: RefCell::new(Slab::new()),
             next_id: Cell::new(0),
-            emptied: WaiterSet::new(),
+            emptied: WaitList::new(),
             slots: size.map(Semaphore::new),
             size,
         })

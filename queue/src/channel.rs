@@ -1,16 +1,13 @@
 //! [`Channel`]: a rendezvous between a putter and a getter, with no buffer.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent_hub::park_timeout;
+use gevent_hub::{Wait as Entry, WaitList};
 
 use crate::error::{GetError, PutError};
 use crate::queue::Wait;
-use crate::waiter::{claim_first, unlist, Slot};
 
 /// A queue that holds no item: [`put`](Channel::put) waits until a getter takes the item, and
 /// [`get`](Channel::get) until a putter brings one (gevent's `Channel`). Handles are cheap
@@ -33,7 +30,7 @@ use crate::waiter::{claim_first, unlist, Slot};
 /// ```
 pub struct Channel<T: 'static> {
     /// The channel all handles share.
-    shared: Rc<RefCell<Waiters<T>>>,
+    shared: Rc<Waiters<T>>,
 }
 
 /// The parked greenlets of a channel.
@@ -42,11 +39,11 @@ pub struct Channel<T: 'static> {
 ///
 /// Never a getter and a putter both waiting: whichever comes second is served at once.
 struct Waiters<T: 'static> {
-    /// Parked getters, in arrival order.
-    getters: VecDeque<Rc<Slot<T>>>,
-    /// Parked putters with their items, in arrival order (and items given back by killed
-    /// getters, as putters with no greenlet).
-    putters: VecDeque<Rc<Slot<T>>>,
+    /// Parked getters, in arrival order; an item for one is handed over in its entry.
+    getters: WaitList<T>,
+    /// Parked putters with their items, in arrival order (and, at the front, items given back
+    /// by killed getters, with no greenlet behind them).
+    putters: WaitList<T>,
 }
 
 impl<T: 'static> Channel<T> {
@@ -64,10 +61,10 @@ impl<T: 'static> Channel<T> {
     /// Never.
     pub fn new() -> Channel<T> {
         Channel {
-            shared: Rc::new(RefCell::new(Waiters {
-                getters: VecDeque::new(),
-                putters: VecDeque::new(),
-            })),
+            shared: Rc::new(Waiters {
+                getters: WaitList::new(),
+                putters: WaitList::new(),
+            }),
         }
     }
 
@@ -245,8 +242,7 @@ impl<T: 'static> Channel<T> {
     ///
     /// Never.
     pub fn balance(&self) -> isize {
-        let w = self.shared.borrow();
-        w.putters.len() as isize - w.getters.len() as isize
+        self.shared.putters.len() as isize - self.shared.getters.len() as isize
     }
 
     /// Always 0: a channel stores nothing (gevent's `qsize`).
@@ -312,32 +308,22 @@ impl<T: 'static> Channel<T> {
 
     /// Puts, waiting as `wait` allows.
     fn put_with(&self, item: T, wait: Wait) -> Result<(), PutError<T>> {
-        let getter = claim_first(&mut self.shared.borrow_mut().getters);
-        if let Some(g) = getter {
-            g.item.set(Some(item));
-            if !matches!(wait, Wait::No) {
-                // Let the getter run first, as gevent's put does.
-                gevent_hub::sleep(Duration::ZERO);
+        let item = match self.shared.getters.hand_over(item) {
+            Ok(()) => {
+                if !matches!(wait, Wait::No) {
+                    // Let the getter run first, as gevent's put does.
+                    gevent_hub::sleep(Duration::ZERO);
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
+            Err(item) => item,
+        };
         let limit = match wait {
             Wait::No => return Err(PutError::Full(item)),
             Wait::Forever => None,
             Wait::For(d) => Some(d),
         };
-        let slot = Slot::new(Some(item));
-        let guard = Unlist {
-            chan: self,
-            slot: &slot,
-            getter: false,
-        };
-        let _ = park_timeout(limit, |u| {
-            slot.register(u);
-            self.shared.borrow_mut().putters.push_back(slot.clone());
-        });
-        drop(guard);
-        match slot.item.take() {
+        match self.shared.putters.wait_with(item, limit).take() {
             None => Ok(()),
             Some(v) => Err(PutError::Full(v)),
         }
@@ -345,57 +331,37 @@ impl<T: 'static> Channel<T> {
 
     /// Gets, waiting as `wait` allows.
     fn get_with(&self, wait: Wait) -> Result<T, GetError> {
-        let putter = claim_first(&mut self.shared.borrow_mut().putters);
-        if let Some(p) = putter {
-            if let Some(v) = p.item.take() {
-                return Ok(v);
-            }
+        if let Some(v) = self.shared.putters.take_first() {
+            return Ok(v);
         }
         let limit = match wait {
             Wait::No => return Err(GetError::Empty),
             Wait::Forever => None,
             Wait::For(d) => Some(d),
         };
-        let slot = Slot::new(None);
-        let guard = Unlist {
+        let mut entry = PassOn {
             chan: self,
-            slot: &slot,
-            getter: true,
+            entry: self.shared.getters.wait(limit),
         };
-        let _ = park_timeout(limit, |u| {
-            slot.register(u);
-            self.shared.borrow_mut().getters.push_back(slot.clone());
-        });
-        let item = slot.item.take();
-        drop(guard);
-        item.ok_or(GetError::Empty)
+        entry.entry.take().ok_or(GetError::Empty)
     }
 }
 
-/// Removes a waiter's slot from its list however its wait ends; a getter's slot that holds an
-/// item (handed over, then the getter unwound) passes it on.
-struct Unlist<'a, T: 'static> {
+/// A getter's entry that passes on an item handed over to it if the getter unwinds before
+/// taking it: to the next getter, else to the front of the putters (with nobody behind it).
+struct PassOn<'a, T: 'static> {
     /// The channel.
     chan: &'a Channel<T>,
-    /// The waiter's slot.
-    slot: &'a Rc<Slot<T>>,
-    /// Whether it is a getter's slot (else a putter's).
-    getter: bool,
+    /// The getter's entry.
+    entry: Entry<'a, T>,
 }
 
-impl<T: 'static> Drop for Unlist<'_, T> {
+impl<T: 'static> Drop for PassOn<'_, T> {
     fn drop(&mut self) {
-        let mut w = self.chan.shared.borrow_mut();
-        if self.getter {
-            unlist(&mut w.getters, self.slot);
-            if let Some(v) = self.slot.item.take() {
-                match claim_first(&mut w.getters) {
-                    Some(g) => g.item.set(Some(v)),
-                    None => w.putters.push_front(Slot::ghost(v)),
-                }
+        if let Some(v) = self.entry.take() {
+            if let Err(v) = self.chan.shared.getters.hand_over(v) {
+                self.chan.shared.putters.push_front(v);
             }
-        } else {
-            unlist(&mut w.putters, self.slot);
         }
     }
 }
@@ -416,10 +382,9 @@ impl<T: 'static> Clone for Channel<T> {
 
 impl<T: 'static> fmt::Debug for Channel<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let w = self.shared.borrow();
         f.debug_struct("Channel")
-            .field("getters", &w.getters.len())
-            .field("putters", &w.putters.len())
+            .field("getters", &self.shared.getters.len())
+            .field("putters", &self.shared.putters.len())
             .finish()
     }
 }

@@ -53,7 +53,6 @@ mod error;
 mod kinds;
 mod order;
 mod queue;
-mod waiter;
 
 pub use crate::channel::Channel;
 pub use crate::error::{GetError, PutError, TaskDoneError};

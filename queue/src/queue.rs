@@ -1,16 +1,14 @@
 //! [`Queue`]: a FIFO (or LIFO, or priority) queue shared by the greenlets of one thread.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gevent_hub::{park_timeout, wait_one, Notify, Waitable, WaiterKey, WaiterSet};
+use gevent_hub::{wait_one, Notify, Wait as Entry, WaitList, Waitable, WaiterKey};
 
 use crate::error::{GetError, PutError, TaskDoneError};
 use crate::order::{Fifo, Order};
-use crate::waiter::{claim_first, unlist, Slot};
 
 /// How long an operation may wait.
 #[derive(Clone, Copy)]
@@ -24,7 +22,7 @@ pub(crate) enum Wait {
 }
 
 impl Wait {
-    /// The time limit for `park_timeout`, or `None` for `Wait::No`.
+    /// The time limit for a wait, or `None` for `Wait::No`.
     fn limit(self) -> Option<Option<Duration>> {
         match self {
             Wait::No => None,
@@ -68,31 +66,31 @@ pub struct Queue<T: 'static, O: Order<T> = Fifo> {
 }
 
 /// The state behind a queue's handles.
-struct Shared<T: 'static, O: Order<T>> {
-    /// Items and waiters.
-    state: RefCell<State<T, O>>,
-    /// The most items `put` stores before it waits; `usize::MAX` for no limit.
-    maxsize: usize,
-    /// Greenlets in `join`, woken when `unfinished` drops to zero.
-    joiners: WaiterSet,
-}
-
-/// What changes as the queue is used.
 ///
 /// # Invariant
 ///
 /// Getters wait only while `buf` is empty (an item arriving for a waiting getter goes to it,
 /// not to `buf`), and putters only while `buf` is full (room made by a `get` goes to the first
 /// putter at once).
+struct Shared<T: 'static, O: Order<T>> {
+    /// The items, and the counts.
+    state: RefCell<State<T, O>>,
+    /// The most items `put` stores before it waits; `usize::MAX` for no limit.
+    maxsize: usize,
+    /// Parked getters, first come first served; an item for one is handed over in its entry.
+    getters: WaitList<T>,
+    /// Parked putters, first come first served, each with its item in its entry.
+    putters: WaitList<T>,
+    /// Parked peekers (woken whenever `buf` gains an item).
+    peekers: WaitList,
+    /// Greenlets in `join`, woken when `unfinished` drops to zero.
+    joiners: WaitList,
+}
+
+/// What changes as the queue is used.
 struct State<T: 'static, O: Order<T>> {
     /// The items, in `O`'s storage.
     buf: O::Buf,
-    /// Parked getters, first come first served.
-    getters: VecDeque<Rc<Slot<T>>>,
-    /// Parked putters with their items, first come first served.
-    putters: VecDeque<Rc<Slot<T>>>,
-    /// Parked peekers (woken whenever `buf` gains an item).
-    peekers: VecDeque<Rc<Slot<T>>>,
     /// Items put and not yet marked done with `task_done`.
     unfinished: usize,
     /// Whether `shutdown` was called.
@@ -169,14 +167,14 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
             shared: Rc::new(Shared {
                 state: RefCell::new(State {
                     buf: O::new_buf(),
-                    getters: VecDeque::new(),
-                    putters: VecDeque::new(),
-                    peekers: VecDeque::new(),
                     unfinished: 0,
                     shut_down: false,
                 }),
                 maxsize: maxsize.unwrap_or(usize::MAX),
-                joiners: WaiterSet::new(),
+                getters: WaitList::new(),
+                putters: WaitList::new(),
+                peekers: WaitList::new(),
+                joiners: WaitList::new(),
             }),
         }
     }
@@ -572,7 +570,7 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
     /// Never (woken greenlets run later).
     pub fn shutdown(&self, immediate: bool) {
         let mut drained = Vec::new();
-        let (getters, putters, peekers, joined) = {
+        let joined = {
             let mut st = self.shared.state.borrow_mut();
             st.shut_down = true;
             let mut joined = false;
@@ -585,16 +583,12 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
                     joined = st.unfinished == 0;
                 }
             }
-            (
-                std::mem::take(&mut st.getters),
-                std::mem::take(&mut st.putters),
-                std::mem::take(&mut st.peekers),
-                joined,
-            )
+            joined
         };
-        for s in getters.iter().chain(&putters).chain(&peekers) {
-            s.claim();
-        }
+        // Woken putters find their items still in their entries.
+        self.shared.getters.notify_all();
+        self.shared.putters.notify_all();
+        self.shared.peekers.notify_all();
         drop(drained);
         if joined {
             self.shared.joiners.notify_all();
@@ -796,7 +790,7 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
     ///
     /// Never.
     pub fn getters_waiting(&self) -> usize {
-        self.shared.state.borrow().getters.len()
+        self.shared.getters.len()
     }
 
     /// How many greenlets wait in `put`.
@@ -817,7 +811,7 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
     ///
     /// Never.
     pub fn putters_waiting(&self) -> usize {
-        self.shared.state.borrow().putters.len()
+        self.shared.putters.len()
     }
 
     // ----- the machinery -----
@@ -826,56 +820,63 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
     /// room.
     #[inline]
     fn try_put(&self, item: T) -> Result<(), PutError<T>> {
-        let mut st = self.shared.state.borrow_mut();
-        if st.shut_down {
+        let sh = &*self.shared;
+        if sh.state.borrow().shut_down {
             return Err(PutError::ShutDown(item));
         }
-        if !st.getters.is_empty() {
-            if let Some(g) = claim_first(&mut st.getters) {
-                g.item.set(Some(item));
-                st.unfinished += 1;
-                return Ok(());
+        let item = if sh.getters.is_empty() {
+            item
+        } else {
+            match sh.getters.hand_over(item) {
+                Ok(()) => {
+                    sh.state.borrow_mut().unfinished += 1;
+                    return Ok(());
+                }
+                Err(item) => item,
             }
-        }
-        if O::len(&st.buf) < self.shared.maxsize {
+        };
+        {
+            let mut st = sh.state.borrow_mut();
+            if O::len(&st.buf) >= sh.maxsize {
+                return Err(PutError::Full(item));
+            }
             O::push(&mut st.buf, item);
             st.unfinished += 1;
-            if !st.peekers.is_empty() {
-                for p in std::mem::take(&mut st.peekers) {
-                    p.claim();
-                }
-            }
-            return Ok(());
         }
-        Err(PutError::Full(item))
+        if !sh.peekers.is_empty() {
+            sh.peekers.notify_all();
+        }
+        Ok(())
     }
 
     /// Takes without waiting, then lets the first waiting putters into the room made.
     #[inline]
     fn try_get(&self) -> Result<T, GetError> {
-        let mut st = self.shared.state.borrow_mut();
-        match O::pop(&mut st.buf) {
-            Some(v) => {
-                if !st.putters.is_empty() {
-                    Self::admit_putters(&mut st, self.shared.maxsize);
-                }
-                Ok(v)
+        let sh = &*self.shared;
+        let v = {
+            let mut st = sh.state.borrow_mut();
+            match O::pop(&mut st.buf) {
+                Some(v) => v,
+                None if st.shut_down => return Err(GetError::ShutDown),
+                None => return Err(GetError::Empty),
             }
-            None if st.shut_down => Err(GetError::ShutDown),
-            None => Err(GetError::Empty),
+        };
+        if !sh.putters.is_empty() {
+            self.admit_putters();
         }
+        Ok(v)
     }
 
     /// Moves the items of the first waiting putters into the buffer while there is room.
-    fn admit_putters(st: &mut State<T, O>, maxsize: usize) {
-        while O::len(&st.buf) < maxsize {
-            let Some(p) = claim_first(&mut st.putters) else {
+    fn admit_putters(&self) {
+        let sh = &*self.shared;
+        while O::len(&sh.state.borrow().buf) < sh.maxsize {
+            let Some(v) = sh.putters.take_first() else {
                 break;
             };
-            if let Some(v) = p.item.take() {
-                O::push(&mut st.buf, v);
-                st.unfinished += 1;
-            }
+            let mut st = sh.state.borrow_mut();
+            O::push(&mut st.buf, v);
+            st.unfinished += 1;
         }
     }
 
@@ -889,28 +890,17 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
             let Some(limit) = wait.limit() else {
                 return Err(PutError::Full(item));
             };
-            let slot = Slot::new(Some(item));
-            let guard = Unlist {
-                shared: &self.shared,
-                slot: &slot,
-                list: List::Putters,
-            };
-            let r = park_timeout(limit, |u| {
-                slot.register(u);
-                self.shared
-                    .state
-                    .borrow_mut()
-                    .putters
-                    .push_back(slot.clone());
-            });
-            drop(guard);
-            let Some(v) = slot.item.take() else {
+            let mut entry = self.shared.putters.wait_with(item, limit);
+            let left = entry.take();
+            let woken = entry.woken();
+            drop(entry);
+            let Some(v) = left else {
                 return Ok(()); // a getter moved it into the queue
             };
             if self.is_shutdown() {
                 return Err(PutError::ShutDown(v));
             }
-            if r.is_err() {
+            if !woken {
                 return Err(PutError::Full(v));
             }
             // Woken without being served (cannot happen today): try again.
@@ -931,26 +921,14 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
             let Some(limit) = wait.limit() else {
                 return Err(GetError::Empty);
             };
-            let slot = Slot::new(None);
-            let guard = Unlist {
-                shared: &self.shared,
-                slot: &slot,
-                list: List::Getters,
+            let mut entry = Redeliver {
+                queue: self,
+                entry: self.shared.getters.wait(limit),
             };
-            let r = park_timeout(limit, |u| {
-                slot.register(u);
-                self.shared
-                    .state
-                    .borrow_mut()
-                    .getters
-                    .push_back(slot.clone());
-            });
-            let item = slot.item.take();
-            drop(guard);
-            if let Some(v) = item {
+            if let Some(v) = entry.entry.take() {
                 return Ok(v);
             }
-            if r.is_err() {
+            if !entry.entry.woken() {
                 return Err(GetError::Empty);
             }
             // Woken by shutdown: the next try_get says so.
@@ -981,22 +959,7 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
                 Wait::Forever => None,
                 Wait::For(_) => deadline.map(|d| d.saturating_duration_since(Instant::now())),
             };
-            let slot = Slot::new(None);
-            let guard = Unlist {
-                shared: &self.shared,
-                slot: &slot,
-                list: List::Peekers,
-            };
-            let r = park_timeout(limit, |u| {
-                slot.register(u);
-                self.shared
-                    .state
-                    .borrow_mut()
-                    .peekers
-                    .push_back(slot.clone());
-            });
-            drop(guard);
-            if r.is_err() {
+            if !self.shared.peekers.wait(limit).woken() {
                 let st = self.shared.state.borrow();
                 return match O::peek(&st.buf) {
                     Some(v) => Ok(v.clone()),
@@ -1006,61 +969,31 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
         }
     }
 
-    /// Gives back an item that was handed to a getter that could not take it (it was killed
+    /// Gives back an item that was handed to a getter that could not take it (it unwound
     /// between the hand-over and running): to the next getter, else to the front.
     fn redeliver(&self, item: T) {
-        let mut st = self.shared.state.borrow_mut();
-        if let Some(g) = claim_first(&mut st.getters) {
-            g.item.set(Some(item));
+        let sh = &*self.shared;
+        let Err(item) = sh.getters.hand_over(item) else {
             return;
-        }
-        O::push_back_taken(&mut st.buf, item);
-        for p in std::mem::take(&mut st.peekers) {
-            p.claim();
-        }
+        };
+        O::push_back_taken(&mut sh.state.borrow_mut().buf, item);
+        sh.peekers.notify_all();
     }
 }
 
-/// Which list of waiters a slot is in.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum List {
-    /// `State::getters`.
-    Getters,
-    /// `State::putters`.
-    Putters,
-    /// `State::peekers`.
-    Peekers,
-}
-
-/// Removes a waiter's slot from its list however its wait ends; a getter's slot that holds an
-/// item (handed over, then the getter unwound) gives it back.
-struct Unlist<'a, T: 'static, O: Order<T>> {
+/// A getter's entry that gives back an item handed over to it if the getter unwinds before
+/// taking it.
+struct Redeliver<'a, T: 'static, O: Order<T>> {
     /// The queue.
-    shared: &'a Rc<Shared<T, O>>,
-    /// The waiter's slot.
-    slot: &'a Rc<Slot<T>>,
-    /// The list it was put in.
-    list: List,
+    queue: &'a Queue<T, O>,
+    /// The getter's entry.
+    entry: Entry<'a, T>,
 }
 
-impl<T: 'static, O: Order<T>> Drop for Unlist<'_, T, O> {
+impl<T: 'static, O: Order<T>> Drop for Redeliver<'_, T, O> {
     fn drop(&mut self) {
-        if self.slot.queued.get() {
-            let mut st = self.shared.state.borrow_mut();
-            let list = match self.list {
-                List::Getters => &mut st.getters,
-                List::Putters => &mut st.putters,
-                List::Peekers => &mut st.peekers,
-            };
-            unlist(list, self.slot);
-        }
-        if self.list == List::Getters {
-            if let Some(v) = self.slot.item.take() {
-                Queue {
-                    shared: self.shared.clone(),
-                }
-                .redeliver(v);
-            }
+        if let Some(v) = self.entry.take() {
+            self.queue.redeliver(v);
         }
     }
 }
@@ -1167,8 +1100,8 @@ impl<T: 'static, O: Order<T>> fmt::Debug for Queue<T, O> {
         f.debug_struct("Queue")
             .field("len", &O::len(&st.buf))
             .field("maxsize", &self.maxsize())
-            .field("getters", &st.getters.len())
-            .field("putters", &st.putters.len())
+            .field("getters", &self.shared.getters.len())
+            .field("putters", &self.shared.putters.len())
             .field("unfinished", &st.unfinished)
             .field("shut_down", &st.shut_down)
             .finish()

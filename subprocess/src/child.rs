@@ -7,7 +7,7 @@ use std::process::{ExitStatus, Output};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gevent_hub::{get_hub, wait_one, HoldGuard, Notify, Waitable, WaiterKey, WaiterSet};
+use gevent_hub::{get_hub, wait_one, HoldGuard, Notify, WaitList, Waitable, WaiterKey};
 
 use crate::pipe::{remaining, ChildStderr, ChildStdin, ChildStdout};
 use crate::sys;
@@ -36,7 +36,7 @@ pub(crate) struct ChildState {
     /// good (`ECHILD`: someone else reaped our child). Set once; never reaped again after.
     exit: Cell<Option<Result<ExitStatus, i32>>>,
     /// Greenlets (and `wait`/`iwait` registrations) to notify on exit.
-    waiters: WaiterSet,
+    waiters: WaitList,
     /// Keeps the hub's loop alive while someone waits (the exit watchers themselves do not:
     /// a child nobody waits for must not keep the loop running).
     hold: RefCell<Option<HoldGuard>>,
@@ -51,7 +51,7 @@ impl ChildState {
             pid: child.id(),
             std: RefCell::new(child),
             exit: Cell::new(None),
-            waiters: WaiterSet::new(),
+            waiters: WaitList::new(),
             hold: RefCell::new(None),
             detection: Cell::new(Detection::Pidfd),
         })

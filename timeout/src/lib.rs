@@ -27,17 +27,18 @@
 //! # Implementation
 //!
 //! * `start` arms a timer in this thread's hub (created by the first use). When it fires (in
-//!   the hub), the `Timeout` is thrown into its greenlet with
-//!   [`throw_into`]: raised at once at the park where it waits, or at
-//!   its next one if it was already woken by something else. A kill already on its way to the
-//!   greenlet wins over the timeout.
+//!   the hub), the `Timeout` is delivered to its greenlet with
+//!   [`throw_timeout_into`](gevent_hub::throw_timeout_into): raised at once at the wait where
+//!   it is parked, or at its next wait if it was already woken by something else (the hub's
+//!   rules, in `gevent_hub::park`'s docs). A kill always goes before a timeout, and is never
+//!   lost to one.
 //! * A `Timeout` is a small value (an id and a duration; `Send`, `Clone`, compared by id):
 //!   the same value is the handle you `cancel` and the payload that unwinds, so `run` knows
-//!   its own. Its timer lives in a per-thread table: `cancel` and `pending` act on the thread
-//!   that started it.
-//! * `cancel` stops the timer; if the time was already up and the payload is still waiting
-//!   for the greenlet's next park, it is taken back, so a cancelled timeout never fires
-//!   later.
+//!   its own. Its timer and its greenlet live in a per-thread table: `cancel` and `pending`
+//!   act on the thread that started it, from any greenlet of that thread.
+//! * `cancel` stops the timer; if the time was already up but the payload has not been raised
+//!   yet, it is taken back ([`revoke_timeout`](gevent_hub::revoke_timeout)), so a cancelled
+//!   timeout is never raised later, whichever greenlet cancels it.
 //! * Dropping a `Timeout` does not cancel it (gevent's semantics: `Timeout::start_new(d);`
 //!   alone bounds the rest of the greenlet). Use `run`, `with_timeout`, or `cancel`.
 //!
@@ -67,15 +68,47 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use gevent_hub::{get_hub, throw_into, Timer};
+use gevent_hub::{get_hub, revoke_timeout, throw_timeout_into, timeout_pending, Timer};
 
 /// Numbers timeouts, process-wide (a `Timeout` may be sent to another thread as a payload).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// The timers of this thread's started timeouts, by id; an entry exists exactly while the
-    /// timeout is pending.
-    static ARMED: RefCell<HashMap<u64, Timer>> = RefCell::new(HashMap::new());
+    /// This thread's started timeouts, by id: from `start` until `cancel`, or until the payload
+    /// is raised (entries whose payload left are swept as the table grows).
+    static ARMED: RefCell<Armed> = RefCell::new(Armed::default());
+}
+
+/// The table of started timeouts.
+#[derive(Default)]
+struct Armed {
+    /// The entries, by timeout id.
+    map: HashMap<u64, Entry>,
+    /// The size at which the next sweep runs.
+    sweep_at: usize,
+}
+
+/// A started timeout.
+struct Entry {
+    /// Its timer, until it fires.
+    timer: Option<Timer>,
+    /// The greenlet it is for. A `Current`, which does not keep a suspended greenlet alive
+    /// (a greenlet whose last handle goes is still killed).
+    owner: greenlet::Current,
+}
+
+impl Armed {
+    /// Adds an entry, sweeping the entries of fired timeouts whose payload is no longer
+    /// pending (raised, or gone with its greenlet) whenever the table has doubled.
+    fn insert(&mut self, id: u64, e: Entry) {
+        if self.map.len() >= self.sweep_at {
+            self.map.retain(|&id, e| {
+                e.timer.is_some() || (!e.owner.is_dead() && timeout_pending(&e.owner, id))
+            });
+            self.sweep_at = (2 * self.map.len()).max(64);
+        }
+        self.map.insert(id, e);
+    }
 }
 
 /// A time limit for the greenlet that starts it (gevent's `Timeout`): when it expires, the
@@ -224,14 +257,17 @@ impl Timeout {
             !cur.is_hub(),
             "Timeout::start inside the hub (a callback): there is no greenlet to time out"
         );
-        let owner = cur.to_greenlet();
         let me = self.clone();
-        let timer = get_hub().call_later(d, move || {
-            let id = me.id;
-            let _ = ARMED.try_with(|a| a.borrow_mut().remove(&id));
-            fire(&owner, me);
+        let timer = get_hub().call_later(d, move || fire(me));
+        ARMED.with(|a| {
+            a.borrow_mut().insert(
+                self.id,
+                Entry {
+                    timer: Some(timer),
+                    owner: cur,
+                },
+            )
         });
-        ARMED.with(|a| a.borrow_mut().insert(self.id, timer));
     }
 
     /// Stops the timer if it is pending (gevent's `cancel`/`close`). If the time was already
@@ -253,21 +289,16 @@ impl Timeout {
     /// Never.
     #[doc(alias = "close")]
     pub fn cancel(&self) {
-        let timer = ARMED
-            .try_with(|a| a.borrow_mut().remove(&self.id))
+        let entry = ARMED
+            .try_with(|a| a.borrow_mut().map.remove(&self.id))
             .ok()
             .flatten();
-        if let Some(t) = timer {
-            t.cancel();
-            return;
-        }
-        // It may have fired while we were not parked: its payload then waits for our next
-        // park.
-        let st = greenlet::getcurrent();
-        let st = st.wait_state();
-        if let Some(p) = st.pending.take() {
-            if !p.downcast_ref::<Timeout>().is_some_and(|t| t == self) {
-                st.pending.set(Some(p));
+        let Some(e) = entry else { return };
+        match e.timer {
+            Some(t) => t.cancel(),
+            // It fired: if its payload has not been raised yet, take it back.
+            None => {
+                revoke_timeout(&e.owner, self.id);
             }
         }
     }
@@ -291,7 +322,12 @@ impl Timeout {
     /// Never.
     pub fn pending(&self) -> bool {
         ARMED
-            .try_with(|a| a.borrow().contains_key(&self.id))
+            .try_with(|a| {
+                a.borrow()
+                    .map
+                    .get(&self.id)
+                    .is_some_and(|e| e.timer.is_some())
+            })
             .unwrap_or(false)
     }
 
@@ -364,21 +400,21 @@ impl Timeout {
     }
 }
 
-/// Raises `t` in `owner` (in the hub, when `t`'s time is up).
-fn fire(owner: &greenlet::Greenlet, t: Timeout) {
-    if owner.is_dead() {
-        return;
-    }
-    let st = owner.wait_state();
-    if st.parked.get() {
-        throw_into(owner, Box::new(t));
-        return;
-    }
-    // Woken by something else and not yet run: raise at its next park, unless a kill is
-    // already waiting there (it wins).
-    match st.pending.take() {
-        None => st.pending.set(Some(Box::new(t))),
-        Some(other) => st.pending.set(Some(other)),
+/// Delivers `t` to its greenlet (in the hub, when `t`'s time is up). Its entry stays, without
+/// a timer, so that `cancel` can still take the payload back until it is raised.
+fn fire(t: Timeout) {
+    let owner = ARMED
+        .try_with(|a| {
+            a.borrow_mut().map.get_mut(&t.id).map(|e| {
+                e.timer = None;
+                e.owner.to_greenlet()
+            })
+        })
+        .ok()
+        .flatten();
+    if let Some(owner) = owner {
+        let id = t.id;
+        throw_timeout_into(&owner, id, Box::new(t));
     }
 }
 

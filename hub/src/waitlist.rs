@@ -1,0 +1,758 @@
+//! [`WaitList`]: the one FIFO of waiters that every waiting primitive is built on (a
+//! greenlet's joiners, `Event`, `AsyncResult`, the locks, the queues, `Group.join`...).
+//!
+//! # Implementation
+//!
+//! A doubly linked list threaded through a slab (`Vec` of nodes plus a free list), so adding
+//! at either end, unlinking the front and removing any entry by its index are O(1) and
+//! allocate nothing once the slab has grown to the list's high-water mark. Each node carries a
+//! generation, bumped when it is freed, so a stale key or guard can never touch a reused node.
+//!
+//! A parked greenlet's node is owned by a registration guard ([`Wait`]): waking it unlinks the
+//! node but keeps it (with whatever was handed over in it) until the guard goes, and the guard
+//! removes it however the wait ends (woken, timed out, killed). Nothing is woken or called,
+//! and no item is dropped, while the list is borrowed: a callback may use the list again.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::time::Duration;
+
+use greenlet::Value;
+
+use crate::hub::get_hub;
+use crate::park::{park_timeout, Unparker};
+use crate::wait::{Notify, WaiterKey};
+
+/// The index that names no node.
+const NIL: u32 = u32::MAX;
+
+/// A FIFO of waiters: greenlets parked in [`wait`](WaitList::wait) (each with an optional item
+/// of type `T` in its entry, for hand-overs), and [`Notify`] callbacks registered with
+/// [`add`](WaitList::add) (what a [`Waitable`](crate::Waitable) implementation keeps). Woken
+/// one at a time ([`notify_one`](WaitList::notify_one), [`hand_over`](WaitList::hand_over),
+/// [`take_first`](WaitList::take_first)) or all at once ([`notify_all`](WaitList::notify_all)),
+/// always in the order they came.
+///
+/// A waiter whose wait ends otherwise (a timeout, a kill) leaves the list at once, in O(1), as
+/// its registration guard drops. A wake is only ever given to a waiter whose wait can still be
+/// ended: one that timed out or was killed but has not run yet refuses it, and the wake goes to
+/// the next waiter; so a hand-over (a permit, an item) is never lost.
+///
+/// # Examples
+///
+/// A one-shot gate: greenlets wait until it is opened.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc, time::Duration};
+/// use gevent_hub::{sleep, spawn, WaitList};
+///
+/// let gate: Rc<WaitList> = Rc::new(WaitList::new());
+/// let passed = Rc::new(Cell::new(0));
+/// for _ in 0..3 {
+///     let (gate, passed) = (gate.clone(), passed.clone());
+///     spawn(move || {
+///         if gate.wait(None).woken() {
+///             passed.set(passed.get() + 1);
+///         }
+///     });
+/// }
+/// sleep(Duration::ZERO); // all three wait now
+/// assert_eq!(gate.len(), 3);
+/// assert_eq!(gate.notify_all(), 3);
+/// sleep(Duration::ZERO);
+/// assert_eq!(passed.get(), 3);
+/// ```
+///
+/// Handing items over, first come first served:
+///
+/// ```
+/// use std::rc::Rc;
+/// use gevent_hub::{spawn, WaitList};
+///
+/// let getters: Rc<WaitList<&str>> = Rc::new(WaitList::new());
+/// let g = { let l = getters.clone(); spawn(move || l.wait(None).take()) };
+/// gevent_hub::sleep(std::time::Duration::ZERO);
+/// assert_eq!(getters.hand_over("item"), Ok(()));
+/// assert_eq!(getters.hand_over("nobody left"), Err("nobody left"));
+/// assert_eq!(g.get().unwrap(), Some("item"));
+/// ```
+///
+/// `WaitList` stays on its thread:
+///
+/// ```compile_fail
+/// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+/// std::thread::spawn(move || l.notify_all());
+/// ```
+pub struct WaitList<T = ()> {
+    /// The nodes.
+    slots: RefCell<Slots<T>>,
+    /// How many entries are linked (outside the `RefCell`, for the cheap `is_empty` on hot
+    /// paths).
+    len: Cell<usize>,
+}
+
+/// What an entry holds to wake its waiter.
+enum Waiter {
+    /// A parked greenlet.
+    Park(Unparker),
+    /// A callback.
+    Notify(Notify),
+    /// Nobody: an item alone (see [`WaitList::push_front`]).
+    Item,
+}
+
+/// Where a node is in its life.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In the free list.
+    Free,
+    /// In the FIFO.
+    Linked,
+    /// Taken off the FIFO by a wake, kept for its guard.
+    Fired,
+}
+
+/// One entry.
+struct Node<T> {
+    /// The previous node in the FIFO, or `NIL`.
+    prev: u32,
+    /// The next node in the FIFO (or in the free list), or `NIL`.
+    next: u32,
+    /// Bumped each time the node is freed: tells a stale key from the node's current use.
+    gen: u32,
+    /// Free, linked or fired.
+    state: State,
+    /// Whether a [`Wait`] guard owns it (then a wake keeps it, as `Fired`, for the guard).
+    guarded: bool,
+    /// Its place in the order of arrival (for `notify_all`'s snapshot).
+    seq: u64,
+    /// How to wake it; `None` once taken by a wake.
+    waiter: Option<Waiter>,
+    /// Its item, if any.
+    data: Option<T>,
+}
+
+/// The slab and the FIFO threaded through it.
+struct Slots<T> {
+    /// The nodes.
+    nodes: Vec<Node<T>>,
+    /// The first free node, or `NIL`.
+    free: u32,
+    /// The oldest linked node, or `NIL`.
+    head: u32,
+    /// The newest linked node, or `NIL`.
+    tail: u32,
+    /// How many nodes are not free (linked or fired).
+    used: usize,
+    /// The next sequence number.
+    seq: u64,
+}
+
+/// What a wake took off the front of the list.
+struct Popped<T> {
+    /// The node (still allocated if it was guarded).
+    index: u32,
+    /// How to wake it.
+    waiter: Waiter,
+    /// Its item, if the node was freed (unguarded: an item alone).
+    data: Option<T>,
+}
+
+impl<T> Slots<T> {
+    /// Allocates a node for `waiter` (not linked yet).
+    fn alloc(&mut self, waiter: Waiter, data: Option<T>, guarded: bool) -> (u32, u32) {
+        let seq = self.seq;
+        self.seq += 1;
+        self.used += 1;
+        if self.free != NIL {
+            let i = self.free;
+            let n = &mut self.nodes[i as usize];
+            self.free = n.next;
+            n.state = State::Linked;
+            n.guarded = guarded;
+            n.seq = seq;
+            n.waiter = Some(waiter);
+            n.data = data;
+            return (i, n.gen);
+        }
+        let i = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("a WaitList holds fewer than 2^32 - 1 waiters");
+        self.nodes.push(Node {
+            prev: NIL,
+            next: NIL,
+            gen: 0,
+            state: State::Linked,
+            guarded,
+            seq,
+            waiter: Some(waiter),
+            data,
+        });
+        (i, 0)
+    }
+
+    /// Links node `i` at the back.
+    fn link_back(&mut self, i: u32) {
+        let tail = self.tail;
+        {
+            let n = &mut self.nodes[i as usize];
+            n.prev = tail;
+            n.next = NIL;
+        }
+        if tail == NIL {
+            self.head = i;
+        } else {
+            self.nodes[tail as usize].next = i;
+        }
+        self.tail = i;
+    }
+
+    /// Links node `i` at the front.
+    fn link_front(&mut self, i: u32) {
+        let head = self.head;
+        {
+            let n = &mut self.nodes[i as usize];
+            n.prev = NIL;
+            n.next = head;
+        }
+        if head == NIL {
+            self.tail = i;
+        } else {
+            self.nodes[head as usize].prev = i;
+        }
+        self.head = i;
+    }
+
+    /// Unlinks node `i` (linked) from the FIFO.
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = {
+            let n = &self.nodes[i as usize];
+            (n.prev, n.next)
+        };
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.nodes[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.nodes[next as usize].prev = prev;
+        }
+    }
+
+    /// Frees node `i` (unlinked), giving back what it held, to be dropped outside the borrow.
+    fn free(&mut self, i: u32) -> (Option<Waiter>, Option<T>) {
+        let free = self.free;
+        let n = &mut self.nodes[i as usize];
+        n.state = State::Free;
+        n.gen = n.gen.wrapping_add(1);
+        n.next = free;
+        let held = (n.waiter.take(), n.data.take());
+        self.free = i;
+        self.used -= 1;
+        if self.used == 0 && self.nodes.len() > 64 {
+            // A burst is over: give its memory back.
+            self.nodes = Vec::new();
+            self.free = NIL;
+        }
+        held
+    }
+
+    /// The node `i` if it is still the use named by `gen`.
+    fn get(&self, i: u32, gen: u32) -> Option<&Node<T>> {
+        self.nodes
+            .get(i as usize)
+            .filter(|n| n.gen == gen && n.state != State::Free)
+    }
+
+    /// Takes the oldest linked node off the FIFO if it came before `end` (a sequence number).
+    fn pop_front(&mut self, end: u64) -> Option<Popped<T>> {
+        let i = self.head;
+        if i == NIL || self.nodes[i as usize].seq >= end {
+            return None;
+        }
+        self.unlink(i);
+        let n = &mut self.nodes[i as usize];
+        let waiter = n.waiter.take().unwrap_or(Waiter::Item);
+        if n.guarded {
+            n.state = State::Fired;
+            return Some(Popped {
+                index: i,
+                waiter,
+                data: None,
+            });
+        }
+        let (_, data) = self.free(i);
+        Some(Popped {
+            index: i,
+            waiter,
+            data,
+        })
+    }
+}
+
+impl<T> WaitList<T> {
+    /// An empty list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// assert!(l.is_empty());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub const fn new() -> WaitList<T> {
+        WaitList {
+            slots: RefCell::new(Slots {
+                nodes: Vec::new(),
+                free: NIL,
+                head: NIL,
+                tail: NIL,
+                used: 0,
+                seq: 0,
+            }),
+            len: Cell::new(0),
+        }
+    }
+
+    /// How many waiters are in the list (parked greenlets and callbacks not woken yet).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// l.add(std::rc::Rc::new(|| ()));
+    /// assert_eq!(l.len(), 1);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len.get()
+    }
+
+    /// Whether no waiter is in the list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(gevent_hub::WaitList::<u8>::new().is_empty());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len.get() == 0
+    }
+
+    /// Adds a node for `waiter` at the back (or the front).
+    fn push(&self, waiter: Waiter, data: Option<T>, guarded: bool, front: bool) -> (u32, u32) {
+        let mut s = self.slots.borrow_mut();
+        let (i, gen) = s.alloc(waiter, data, guarded);
+        if front {
+            s.link_front(i);
+        } else {
+            s.link_back(i);
+        }
+        self.len.set(self.len.get() + 1);
+        (i, gen)
+    }
+
+    /// Registers `notify` at the back, to be called once when the list is woken (the building
+    /// block of [`Waitable::add_waiter`](crate::Waitable::add_waiter)); returns the key that
+    /// [`remove`](WaitList::remove) takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// let hits = Rc::new(Cell::new(0));
+    /// let h = hits.clone();
+    /// l.add(Rc::new(move || h.set(h.get() + 1)));
+    /// l.notify_all();
+    /// l.notify_all();
+    /// assert_eq!(hits.get(), 1); // each registration fires once
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn add(&self, notify: Notify) -> WaiterKey {
+        let (i, gen) = self.push(Waiter::Notify(notify), None, false, false);
+        WaiterKey((u64::from(gen) << 32) | u64::from(i))
+    }
+
+    /// Removes the registration `key`, in O(1). Nothing happens if it already fired or was
+    /// removed, or if `key` is [`WaiterKey::NONE`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// let k = l.add(std::rc::Rc::new(|| unreachable!()));
+    /// l.remove(k);
+    /// l.remove(k); // no-op
+    /// assert!(l.is_empty());
+    /// assert_eq!(l.notify_all(), 0);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn remove(&self, key: WaiterKey) {
+        let i = key.0 as u32;
+        let gen = (key.0 >> 32) as u32;
+        let held = {
+            let mut s = self.slots.borrow_mut();
+            match s.get(i, gen) {
+                Some(n) if n.state == State::Linked && !n.guarded => {}
+                _ => return,
+            }
+            s.unlink(i);
+            self.len.set(self.len.get() - 1);
+            s.free(i)
+        };
+        drop(held);
+    }
+
+    /// Parks the running greenlet at the back of the list until it is woken, or until
+    /// `timeout` (`None`: no limit). The returned guard tells which ([`Wait::woken`]), holds
+    /// what a [`hand_over`](WaitList::hand_over) gave it ([`Wait::take`]), and keeps the
+    /// greenlet's entry until it is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// let w = l.wait(Some(Duration::from_millis(2)));
+    /// assert!(!w.woken()); // nobody woke it
+    /// drop(w);
+    /// assert!(l.is_empty());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`park`](crate::park): a kill or timeout aimed at the greenlet unwinds out of it,
+    /// and a wait made inside the hub (a callback) panics.
+    ///
+    /// # Switches
+    ///
+    /// Yes, always.
+    ///
+    /// # Kill safety
+    ///
+    /// The entry is removed however the wait ends; an item handed over to it just before is
+    /// dropped with it unless the caller takes it back (see [`Wait::take`]).
+    pub fn wait(&self, timeout: Option<Duration>) -> Wait<'_, T> {
+        self.wait_entry(None, timeout)
+    }
+
+    /// [`wait`](WaitList::wait) with `item` in the entry: what a putter waiting for room
+    /// offers; [`take_first`](WaitList::take_first) takes it from there. If nobody took it, the
+    /// waiter gets it back with [`Wait::take`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l = gevent_hub::WaitList::new();
+    /// let mut w = l.wait_with("mine", Some(Duration::from_millis(2)));
+    /// assert_eq!(w.take(), Some("mine")); // nobody took it
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](WaitList::wait).
+    ///
+    /// # Switches
+    ///
+    /// Yes, always.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`wait`](WaitList::wait): an item still in the entry is dropped with the guard.
+    pub fn wait_with(&self, item: T, timeout: Option<Duration>) -> Wait<'_, T> {
+        self.wait_entry(Some(item), timeout)
+    }
+
+    /// Parks in a new entry holding `data`.
+    fn wait_entry(&self, data: Option<T>, timeout: Option<Duration>) -> Wait<'_, T> {
+        let mut w = Wait {
+            list: self,
+            index: NIL,
+            gen: 0,
+            woken: false,
+        };
+        let r = park_timeout(timeout, |u| {
+            let (i, gen) = self.push(Waiter::Park(u), data, true, false);
+            w.index = i;
+            w.gen = gen;
+        });
+        w.woken = r.is_ok();
+        w
+    }
+
+    /// Puts `item` at the front with no greenlet behind it: the next
+    /// [`take_first`](WaitList::take_first) takes it before any waiter. (A rendezvous channel
+    /// keeps there an item that a killed getter could not keep.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent_hub::WaitList::new();
+    /// l.push_front(5);
+    /// assert_eq!(l.take_first(), Some(5));
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn push_front(&self, item: T) {
+        self.push(Waiter::Item, Some(item), false, true);
+    }
+
+    /// Takes the oldest entry (before `end`) off the list.
+    fn pop(&self, end: u64) -> Option<Popped<T>> {
+        let p = self.slots.borrow_mut().pop_front(end);
+        if p.is_some() {
+            self.len.set(self.len.get() - 1);
+        }
+        p
+    }
+
+    /// Wakes the oldest waiter that can be woken: a parked greenlet (its wait returns
+    /// [`woken`](Wait::woken)), or a callback (called); entries whose wait already ended are
+    /// skipped (they leave as their guards drop). Returns whether one was woken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// assert!(!l.notify_one());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never: a woken greenlet is queued in the hub. Callable from hub callbacks.
+    pub fn notify_one(&self) -> bool {
+        while let Some(p) = self.pop(u64::MAX) {
+            let ok = match p.waiter {
+                Waiter::Park(u) => u.wake(Value::empty()),
+                Waiter::Notify(n) => {
+                    n();
+                    true
+                }
+                Waiter::Item => true,
+            };
+            drop(p.data);
+            if ok {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Wakes every waiter that is in the list now, in the order they came (one pass; waiters
+    /// added meanwhile, by a callback, stay for the next wake). Returns how many parked
+    /// greenlets were woken (callbacks are not counted).
+    ///
+    /// # Examples
+    ///
+    /// See [`WaitList`].
+    ///
+    /// # Switches
+    ///
+    /// Never (callbacks must not switch).
+    pub fn notify_all(&self) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let end = self.slots.borrow().seq;
+        let hub = get_hub();
+        let mut woken = 0;
+        while let Some(p) = self.pop(end) {
+            match p.waiter {
+                Waiter::Park(u) => woken += usize::from(u.wake_in(&hub, Value::empty())),
+                Waiter::Notify(n) => n(),
+                Waiter::Item => {}
+            }
+            drop(p.data);
+        }
+        woken
+    }
+
+    /// Hands `item` to the oldest parked greenlet that can still be woken (it finds the item
+    /// with [`Wait::take`]); a callback met on the way is called and passed over. Gives the
+    /// item back if there is nobody to take it.
+    ///
+    /// # Errors
+    ///
+    /// `item`, if no greenlet took it.
+    ///
+    /// # Examples
+    ///
+    /// See [`WaitList`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn hand_over(&self, item: T) -> Result<(), T> {
+        while let Some(p) = self.pop(u64::MAX) {
+            match p.waiter {
+                Waiter::Park(u) => {
+                    if u.wake(Value::empty()) {
+                        // Woken, not run: its guard still owns the node.
+                        self.slots.borrow_mut().nodes[p.index as usize].data = Some(item);
+                        return Ok(());
+                    }
+                }
+                Waiter::Notify(n) => n(),
+                Waiter::Item => {}
+            }
+            drop(p.data);
+        }
+        Err(item)
+    }
+
+    /// Takes the item of the oldest entry that can give one: a parked greenlet that can still
+    /// be woken (it is woken, and its item taken: what a getter does to a putter waiting for
+    /// room), or an item left with [`push_front`](WaitList::push_front). `None` if there is
+    /// none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let l: Rc<gevent_hub::WaitList<u32>> = Rc::new(gevent_hub::WaitList::new());
+    /// let l2 = l.clone();
+    /// let putter = gevent_hub::spawn(move || l2.wait_with(7, None).take().is_none());
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// assert_eq!(l.take_first(), Some(7));
+    /// assert!(putter.get().unwrap()); // its item was taken
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn take_first(&self) -> Option<T> {
+        while let Some(p) = self.pop(u64::MAX) {
+            match p.waiter {
+                Waiter::Park(u) => {
+                    if u.wake(Value::empty()) {
+                        return self.slots.borrow_mut().nodes[p.index as usize].data.take();
+                    }
+                }
+                Waiter::Notify(n) => n(),
+                Waiter::Item => {
+                    if p.data.is_some() {
+                        return p.data;
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<T> Default for WaitList<T> {
+    fn default() -> Self {
+        WaitList::new()
+    }
+}
+
+impl<T> fmt::Debug for WaitList<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitList")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// A greenlet's entry in a [`WaitList`], after its wait: whether it was woken, and what was
+/// handed over to it. Dropping it removes the entry (also when the wait unwinds, so a killed
+/// or timed-out waiter never stays in the list).
+///
+/// # Examples
+///
+/// ```
+/// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+/// let w = l.wait(Some(std::time::Duration::from_millis(1)));
+/// assert!(!w.woken());
+/// ```
+#[must_use = "dropping the guard at once loses what was handed over"]
+pub struct Wait<'a, T> {
+    /// The list.
+    list: &'a WaitList<T>,
+    /// The entry's node, or `NIL` before it is registered.
+    index: u32,
+    /// The node's generation when it was allocated.
+    gen: u32,
+    /// Whether a wake ended the wait (not the time limit).
+    woken: bool,
+}
+
+impl<T> Wait<'_, T> {
+    /// Whether a wake ended the wait (`false`: the time limit passed first).
+    ///
+    /// # Examples
+    ///
+    /// See [`Wait`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn woken(&self) -> bool {
+        self.woken
+    }
+
+    /// Takes the item in the entry: what [`hand_over`](WaitList::hand_over) gave it, or, for
+    /// [`wait_with`](WaitList::wait_with), the waiter's own item if nobody took it.
+    ///
+    /// # Examples
+    ///
+    /// See [`WaitList::wait_with`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn take(&mut self) -> Option<T> {
+        let mut s = self.list.slots.borrow_mut();
+        s.get(self.index, self.gen)?;
+        s.nodes[self.index as usize].data.take()
+    }
+}
+
+impl<T> Drop for Wait<'_, T> {
+    fn drop(&mut self) {
+        let held = {
+            let mut s = self.list.slots.borrow_mut();
+            let Some(n) = s.get(self.index, self.gen) else {
+                return;
+            };
+            if n.state == State::Linked {
+                s.unlink(self.index);
+                self.list.len.set(self.list.len.get() - 1);
+            }
+            s.free(self.index)
+        };
+        // Dropped outside the borrow: an item may own anything.
+        drop(held);
+    }
+}
+
+impl<T> fmt::Debug for Wait<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait").field("woken", &self.woken).finish()
+    }
+}
