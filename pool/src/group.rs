@@ -572,6 +572,9 @@ impl Group {
     /// added meanwhile too, for at most `timeout`. A member that had not started yet never
     /// runs and leaves the group at once; running ones leave as the kill unwinds them.
     ///
+    /// Called by a member, it kills every other member first (with `block`, it also waits for
+    /// them), and its caller last: the kill unwinds the caller out of this call.
+    ///
     /// # Examples
     ///
     /// ```
@@ -594,29 +597,41 @@ impl Group {
     /// As [`kill`](Group::kill).
     pub fn kill_with(&self, opts: KillOptions) {
         let deadline = opts.timeout.and_then(|d| Instant::now().checked_add(d));
+        // A member killing its own group dies last: killing it unwinds it at once, and the
+        // members after it would be left alive (gevent's kill goes through the loop, so every
+        // member is reached before the caller's own kill is raised).
+        let mut me: Option<Rc<dyn Member>> = None;
         loop {
-            let batch: Vec<Rc<dyn Member>> = self
-                .core
-                .members
-                .borrow()
-                .iter()
-                .filter(|(_, e)| !e.dying.replace(true))
-                .map(|(_, e)| e.member.clone())
-                .collect();
+            let batch: Vec<Rc<dyn Member>> = {
+                let members = self.core.members.borrow();
+                let mut batch = Vec::new();
+                for (_, e) in members.iter() {
+                    if e.member.is_current() {
+                        me.get_or_insert_with(|| e.member.clone());
+                    } else if !e.dying.replace(true) {
+                        batch.push(e.member.clone());
+                    }
+                }
+                batch
+            };
             for m in &batch {
                 m.kill_nowait();
             }
             if !opts.block {
-                return;
+                break;
             }
-            let current = self.snapshot();
+            let current: Vec<Rc<dyn Member>> = self
+                .snapshot()
+                .into_iter()
+                .filter(|m| !m.is_current())
+                .collect();
             if current.is_empty() {
-                return;
+                break;
             }
             let timeout = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => Some(left),
-                    _ => return,
+                    _ => break,
                 },
                 None => None,
             };
@@ -626,9 +641,22 @@ impl Group {
                 continue;
             }
             if wait(&current, timeout).len() < current.len() {
-                return; // timed out
+                break; // timed out
             }
         }
+        if let Some(me) = me {
+            self.kill_self(&*me);
+        }
+    }
+
+    /// Kills the running greenlet, a member of this group, marking it dying (this unwinds it).
+    fn kill_self(&self, me: &dyn Member) {
+        for (_, e) in self.core.members.borrow().iter() {
+            if e.member.is_current() {
+                e.dying.set(true);
+            }
+        }
+        me.kill_nowait();
     }
 
     /// Kills `g` if it is a member not already killed by the group, and waits for it to die

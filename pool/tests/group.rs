@@ -249,3 +249,47 @@ fn join_from_a_greenlet_waits_for_emptiness_once() {
     assert!(s.is_empty());
     assert!(format!("{s:?}").contains("len: 0"));
 }
+
+/// `Group::kill` called by one of its members: every other member dies too (before, the
+/// member's own kill unwound it at once, leaving the members after it alive and marked as
+/// dying, so later kills skipped them), and then the caller.
+#[test]
+fn kill_called_by_a_member_kills_every_member() {
+    let group = Group::new();
+    let others: Vec<_> = (0..3)
+        .map(|_| group.spawn(|| sleep(Duration::from_secs(3600))))
+        .collect();
+    let g2 = group.clone();
+    let killer = group.spawn(move || {
+        sleep(Duration::ZERO);
+        g2.kill();
+        unreachable!("the member that kills its group dies last");
+    });
+    let late: Vec<_> = (0..3)
+        .map(|_| group.spawn(|| sleep(Duration::from_secs(3600))))
+        .collect();
+    killer.join();
+    assert!(killer.get().unwrap_err().is_killed());
+    // A blocking kill waited for the others before killing its caller.
+    assert!(others.iter().chain(&late).all(|g| g.dead()));
+    group.join();
+    assert!(group.is_empty());
+}
+
+/// The same without blocking: the others are killed, then the caller, at once.
+#[test]
+fn kill_nowait_called_by_a_member_kills_every_member() {
+    let group = Group::new();
+    let a = group.spawn(|| sleep(Duration::from_secs(3600)));
+    let g2 = group.clone();
+    let killer = group.spawn(move || {
+        sleep(Duration::ZERO);
+        g2.kill_with(no_block());
+    });
+    let b = group.spawn(|| sleep(Duration::from_secs(3600)));
+    killer.join();
+    assert!(killer.get().unwrap_err().is_killed());
+    // Killed, not left sleeping for an hour (a kill takes microseconds).
+    assert!(a.join_timeout(Duration::from_secs(5)) && b.join_timeout(Duration::from_secs(5)));
+    assert!(group.is_empty());
+}
