@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use gevent_hub::{sleep, spawn, Greenlet, KillOptions, WaitList};
 
+/// What the waiters record: their index, and what was handed to them.
+type Log = Rc<RefCell<Vec<(usize, Option<u32>)>>>;
+
 /// Spawns `n` greenlets that wait in `list` and record, in `log`, their index once woken (and
 /// what was handed to them).
-fn waiters(
-    list: &Rc<WaitList<u32>>,
-    log: &Rc<RefCell<Vec<(usize, Option<u32>)>>>,
-    n: usize,
-) -> Vec<Greenlet<()>> {
+fn waiters(list: &Rc<WaitList<u32>>, log: &Log, n: usize) -> Vec<Greenlet<()>> {
     (0..n)
         .map(|i| {
             let (list, log) = (list.clone(), log.clone());
@@ -29,7 +28,7 @@ fn waiters(
 #[test]
 fn waiters_are_woken_in_the_order_they_came() {
     let list = Rc::new(WaitList::new());
-    let log = Rc::default();
+    let log = Log::default();
     let gs = waiters(&list, &log, 5);
     sleep(Duration::ZERO);
     assert_eq!(list.len(), 5);
@@ -47,7 +46,7 @@ fn waiters_are_woken_in_the_order_they_came() {
 #[test]
 fn a_killed_waiter_leaves_the_list_and_the_hand_over_goes_to_the_next() {
     let list = Rc::new(WaitList::new());
-    let log = Rc::default();
+    let log = Log::default();
     let gs = waiters(&list, &log, 3);
     sleep(Duration::ZERO);
     // Killed while it waits, not yet run: its entry stays until it runs, but refuses.
@@ -144,7 +143,7 @@ fn notify_all_wakes_only_who_was_there() {
 #[test]
 fn a_thousand_waiters_then_none() {
     let list = Rc::new(WaitList::new());
-    let log = Rc::default();
+    let log = Log::default();
     let gs = waiters(&list, &log, 1000);
     sleep(Duration::ZERO);
     // Every other one gives up (killed), in the middle of the list.
