@@ -50,6 +50,14 @@ use gevent_hub::{Greenlet, GreenletError, Notify, WaitList, Waitable, WaiterKey}
 /// assert_eq!(a.get(), Err(Refused));
 /// assert!(a.ready() && !a.successful());
 /// ```
+///
+/// `AsyncResult` stays on its thread (it is `!Send`; the thread pool hands results back through
+/// its hub instead):
+///
+/// ```compile_fail
+/// let a = gevent_event::AsyncResult::<u8>::new();
+/// std::thread::spawn(move || a.set(1));
+/// ```
 pub struct AsyncResult<T: 'static, E: 'static = GreenletError> {
     /// The shared state.
     inner: Rc<Inner<T, E>>,

@@ -142,6 +142,13 @@ impl<T: 'static> Shared<T> {
 /// assert_eq!(g.get().unwrap(), 42);
 /// assert!(g.successful() && g.dead());
 /// ```
+///
+/// A `Greenlet` stays on its thread (it is `!Send`):
+///
+/// ```compile_fail
+/// let g = gevent_hub::spawn(|| 1);
+/// std::thread::spawn(move || g.join());
+/// ```
 pub struct Greenlet<T: 'static> {
     /// The shared state.
     inner: Rc<Shared<T>>,

@@ -88,6 +88,16 @@ pub use crate::waitlist::{Wait, WaitList};
 #[doc(no_inline)]
 pub use greenlet::{getcurrent, GreenletExit};
 
+/// The hub's thread-safe types are `Send + Sync` (a compile-time check).
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<RemoteHub>();
+    assert_send_sync::<GreenletError>();
+    assert_send_sync::<HoldGuard>();
+    assert_send_sync::<InterruptKind>();
+    assert_send_sync::<ParkError>();
+};
+
 /// Pauses the running greenlet for `d`, letting others run (gevent's `sleep`).
 /// `Duration::ZERO` yields: the greenlet goes to the back of the ready queue, so two greenlets
 /// doing `A; sleep(0); B` interleave as 1A 2A 1B 2B.

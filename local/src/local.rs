@@ -45,6 +45,13 @@ const TAG: usize = 1 << (usize::BITS - 1);
 /// assert_eq!(g.switch(()).take::<u32>(), 1); // its own, made fresh
 /// counter.with(|c| assert_eq!(c.get(), 10));  // ours
 /// ```
+///
+/// A `Local` is `!Send`: its values belong to the greenlets of one thread.
+///
+/// ```compile_fail
+/// let l = gevent_local::Local::new(|| 0u32);
+/// std::thread::spawn(move || l.with(|v| *v));
+/// ```
 pub struct Local<T: 'static> {
     /// The shared object.
     inner: Rc<Inner<T>>,

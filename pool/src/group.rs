@@ -43,6 +43,13 @@ use crate::member::{Entry, Leave, Member};
 /// assert!(group.is_empty());
 /// assert_eq!((a.get().unwrap(), b.get().unwrap()), ("a", 4));
 /// ```
+///
+/// A `Group` stays on its thread (it is `!Send`):
+///
+/// ```compile_fail
+/// let g = gevent_pool::Group::new();
+/// std::thread::spawn(move || g.join());
+/// ```
 #[derive(Clone)]
 pub struct Group {
     /// The group all handles share.

@@ -33,6 +33,13 @@ use crate::group::{Core, Group};
 /// pool.join();
 /// assert_eq!(most.get(), 2);
 /// ```
+///
+/// A `Pool` stays on its thread (it is `!Send`):
+///
+/// ```compile_fail
+/// let p = gevent_pool::Pool::new(2);
+/// std::thread::spawn(move || p.join());
+/// ```
 #[derive(Clone)]
 pub struct Pool(
     /// The group, whose core holds the semaphore.

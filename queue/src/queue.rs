@@ -60,6 +60,14 @@ impl Wait {
 /// assert_eq!(got, [0, 1, 2, 3, 4]);
 /// producer.join();
 /// ```
+///
+/// A `Queue` belongs to its thread's greenlets (it is `!Send`; across threads, use a channel
+/// of `std` or crossbeam, or the thread pool):
+///
+/// ```compile_fail
+/// let q = gevent_queue::Queue::<u8>::new();
+/// std::thread::spawn(move || q.put(1));
+/// ```
 pub struct Queue<T: 'static, O: Order<T> = Fifo> {
     /// The queue all handles share.
     shared: Rc<Shared<T, O>>,

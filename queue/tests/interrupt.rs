@@ -86,7 +86,9 @@ fn timeouts_from_greenlets_run_concurrently() {
         })
         .collect();
     gevent_hub::joinall(&gs);
-    assert!(t.elapsed() < LIMIT * 5);
+    // 9 times what it should take (the machines are shared), still below the 10 times that
+    // waits one after the other would take.
+    assert!(t.elapsed() < LIMIT * 9, "{:?}", t.elapsed());
     assert!(gs.iter().all(|g| g.get().unwrap() == Err(GetError::Empty)));
 }
 

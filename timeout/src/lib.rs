@@ -452,6 +452,13 @@ impl fmt::Display for Timeout {
 
 impl std::error::Error for Timeout {}
 
+/// A `Timeout` crosses threads (as a panic payload, or inside an error): `Send + Sync`, checked
+/// at compile time.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Timeout>();
+};
+
 /// A [`Timeout`] whose [`run`](TimeoutWith::run) gives a custom error: gevent's
 /// `Timeout(seconds, exception)`. Made by [`Timeout::with_error`].
 ///
