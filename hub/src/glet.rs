@@ -681,6 +681,18 @@ impl<T: 'static> Greenlet<T> {
     /// A greenlet that has not started never runs (its links still fire). Killing the running
     /// greenlet unwinds it at once. With `block`, waits (at most `timeout`) for it to die.
     ///
+    /// A kill goes before any pending `Timeout` and is never lost to one (see
+    /// [`park`](crate::park)'s docs for the rules). A greenlet already unwinding (killed before,
+    /// or timed out) that waits in a destructor, say for a graceful close, is not interrupted
+    /// there: this kill is recorded and raised at its first wait after the unwinding, if the
+    /// unwinding does not end it first; so `kill` returns only once that destructor's wait
+    /// ends. Give such waits a time limit, or use `kill_with` with a `timeout`.
+    ///
+    /// While a greenlet waits mid-unwind, `std::thread::panicking()` is true in every greenlet
+    /// of the thread (std counts panics per thread, and has no way to save and restore the
+    /// count across a switch): a `std::sync::Mutex` guard dropped meanwhile in another greenlet
+    /// poisons its mutex. Prefer `gevent_lock`'s locks in greenlets.
+    ///
     /// # Switches
     ///
     /// With `block`, yes, unless it is dead.
