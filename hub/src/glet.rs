@@ -681,8 +681,8 @@ impl<T: 'static> Greenlet<T> {
     /// A greenlet that has not started never runs (its links still fire). Killing the running
     /// greenlet unwinds it at once. With `block`, waits (at most `timeout`) for it to die.
     ///
-    /// A kill goes before any pending `Timeout` and is never lost to one (see
-    /// [`park`](crate::park)'s docs for the rules). A greenlet already unwinding (killed before,
+    /// A kill goes before any pending `Timeout` and is never lost to one (the rules are in the
+    /// [crate docs](crate#kills-and-timeouts)). A greenlet already unwinding (killed before,
     /// or timed out) that waits in a destructor, say for a graceful close, is not interrupted
     /// there: this kill is recorded and raised at its first wait after the unwinding, if the
     /// unwinding does not end it first; so `kill` returns only once that destructor's wait

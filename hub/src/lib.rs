@@ -26,6 +26,61 @@
 //!   that returns `EAGAIN`, and a share of one poller wait. On top: cooperative sockets ([`net`]), [`select`], [`os`] fd waits, a
 //!   [`threadpool`] for blocking work, and DNS on that pool ([`resolver`]).
 //!
+//! # Kills and timeouts
+//!
+//! Every wait is a [`park`]: it can be ended once, by a [`wake`](Unparker::wake) (a value), or
+//! by an *interrupt* (a kill or a timeout). Every later attempt on the same `Unparker` is
+//! refused, so a greenlet is never resumed twice for one wait, nor resumed at a later,
+//! unrelated wait by a stale waker.
+//!
+//! Interrupts are panic payloads raised inside the greenlet where it waits, so its `Drop`s run
+//! as `finally:` blocks do. There are two kinds ([`InterruptKind`]):
+//!
+//! * a **kill**, delivered with [`throw_into`] (`GreenletExit`, or any payload);
+//! * a **timeout**, delivered with [`throw_timeout_into`] under a key, and revocable by that key
+//!   ([`revoke_timeout`]) until it is raised: what `Timeout::cancel` uses.
+//!
+//! The rules, the same for every wait of the hub and of the crates above it:
+//!
+//! 1. An interrupt aimed at a greenlet parked in an ordinary wait ends that wait: it is raised
+//!    there. Aimed at a greenlet that is not parked (running, or already woken and not yet
+//!    run), it is kept *pending* and raised at the greenlet's next wait. A woken wait returns
+//!    its value: an interrupt that comes after the wake never takes it away (a hand-over, such
+//!    as a queue item or a lock, is never lost), it is raised at the next wait.
+//! 2. Several pending interrupts are raised one per wait: kills first, in the order they came,
+//!    then timeouts, in the order they fired. **A kill is never lost to a timeout** and always
+//!    goes first; a timeout pending behind a kill stays pending (and goes with the greenlet if
+//!    the kill ends it).
+//! 3. A pending timeout can be revoked until it is raised. If it already ended its greenlet's
+//!    wait but the greenlet has not run since, the wait is resumed as if nothing happened,
+//!    unless something tried to wake the greenlet in between (its waker was refused and went
+//!    on): then the timeout stands and `revoke_timeout` says so.
+//! 4. **A wait inside a destructor that runs while its greenlet unwinds** (a graceful close
+//!    during a kill) is not interrupted again: a second kill or a timeout is recorded, never
+//!    raised there (that would abort the process). The wait goes on until it is woken as
+//!    usual, and the recorded interrupts are raised at the greenlet's first wait after the
+//!    unwinding ended (if it ends: a kill unwinding to the greenlet's entry ends the greenlet,
+//!    and what is pending goes with it). Bound such waits with an explicit time limit
+//!    (`join_timeout`, `get_timeout`, ...), which still works there.
+//! 5. [`park_no_unwind`] never unwinds: an interrupt ends it (also during unwinding) and is
+//!    returned as a value while it stays pending, to be raised at the next ordinary wait. It is
+//!    for waits that cannot unwind, such as the libc hooks of the `monkey` crate (`extern "C"`
+//!    functions, which a panic cannot leave).
+//!
+//! ## Which greenlet is unwinding
+//!
+//! Rule 4 needs to know whether the waiting greenlet is unwinding. std only tells whether *the
+//! thread* is ([`std::thread::panicking`]): its panic count is per thread, and a greenlet that
+//! waits mid-unwind leaves it raised for every other greenlet of the thread until it finishes
+//! unwinding. So the hub keeps count of the greenlets it suspended while they looked unwinding:
+//! when the thread is panicking and no other greenlet is suspended that way, the waiting one
+//! is the one unwinding; otherwise the hub relies on what it knows of this greenlet (it raised
+//! a payload in it, or it was killed while running, and the thread has not stopped panicking
+//! since). A greenlet that started unwinding on its own (`panic!`, `resume_unwind`) and waits in
+//! a `Drop` while another greenlet is also suspended mid-unwind is the one case this cannot
+//! tell; there a second kill still aborts, as in any Rust program that panics in a destructor
+//! during unwinding.
+//!
 //! # Examples
 //!
 //! ```

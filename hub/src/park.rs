@@ -7,59 +7,10 @@
 //! interest satisfied wakes the greenlet, and the hub switches back into it with the outcome.
 //! Here the registration receives an [`Unparker`], and [`park`] does the switch.
 //!
-//! # The protocol
-//!
-//! A park can be ended once: by a [`wake`](Unparker::wake) (a value), or by an *interrupt*
-//! (a kill or a timeout). Every later attempt on the same `Unparker` is refused, so a greenlet
-//! is never resumed twice for one wait, nor resumed at a later, unrelated wait by a stale waker.
-//!
-//! Interrupts are panic payloads raised inside the greenlet where it waits, so its `Drop`s run
-//! as `finally:` blocks do. There are two kinds ([`InterruptKind`]):
-//!
-//! * a **kill**, delivered with [`throw_into`] (`GreenletExit`, or any payload);
-//! * a **timeout**, delivered with [`throw_timeout_into`] under a key, and revocable by that key
-//!   ([`revoke_timeout`]) until it is raised: what `Timeout::cancel` uses.
-//!
-//! The rules, the same for every wait of the hub and of the crates above it:
-//!
-//! 1. An interrupt aimed at a greenlet parked in an ordinary wait ends that wait: it is raised
-//!    there. Aimed at a greenlet that is not parked (running, or already woken and not yet
-//!    run), it is kept *pending* and raised at the greenlet's next wait. A woken wait returns
-//!    its value: an interrupt that comes after the wake never takes it away (a hand-over, such
-//!    as a queue item or a lock, is never lost), it is raised at the next wait.
-//! 2. Several pending interrupts are raised one per wait: kills first, in the order they came,
-//!    then timeouts, in the order they fired. **A kill is never lost to a timeout** and always
-//!    goes first; a timeout pending behind a kill stays pending (and goes with the greenlet if
-//!    the kill ends it).
-//! 3. A pending timeout can be revoked until it is raised. If it already ended its greenlet's
-//!    wait but the greenlet has not run since, the wait is resumed as if nothing happened,
-//!    unless something tried to wake the greenlet in between (its waker was refused and went
-//!    on): then the timeout stands and `revoke_timeout` says so.
-//! 4. **A wait inside a destructor that runs while its greenlet unwinds** (a graceful close
-//!    during a kill) is not interrupted again: a second kill or a timeout is recorded, never
-//!    raised there (that would abort the process). The wait goes on until it is woken as
-//!    usual, and the recorded interrupts are raised at the greenlet's first wait after the
-//!    unwinding ended (if it ends: a kill unwinding to the greenlet's entry ends the greenlet,
-//!    and what is pending goes with it). Bound such waits with an explicit time limit
-//!    (`join_timeout`, `get_timeout`, ...), which still works there.
-//! 5. [`park_no_unwind`] never unwinds: an interrupt ends it (also during unwinding) and is
-//!    returned as a value while it stays pending, to be raised at the next ordinary wait. It is
-//!    for waits that cannot unwind, such as the libc hooks of the `monkey` crate (`extern "C"`
-//!    functions, which a panic cannot leave).
-//!
-//! # Which greenlet is unwinding
-//!
-//! Rule 4 needs to know whether the waiting greenlet is unwinding. std only tells whether *the
-//! thread* is ([`std::thread::panicking`]): its panic count is per thread, and a greenlet that
-//! waits mid-unwind leaves it raised for every other greenlet of the thread until it finishes
-//! unwinding. So the hub keeps count of the greenlets it suspended while they looked unwinding:
-//! when the thread is panicking and no other greenlet is suspended that way, the waiting one
-//! is the one unwinding; otherwise the hub relies on what it knows of this greenlet (it raised
-//! a payload in it, or it was killed while running, and the thread has not stopped panicking
-//! since). A greenlet that started unwinding on its own (`panic!`, `resume_unwind`) and waits in
-//! a `Drop` while another greenlet is also suspended mid-unwind is the one case this cannot
-//! tell; there a second kill still aborts, as in any Rust program that panics in a destructor
-//! during unwinding.
+//! The rules of the protocol, for users, are in the crate docs ("Kills and timeouts"). How
+//! this module keeps them: a greenlet's `WaitState` word holds the wait's generation and phase
+//! (running, parked, woken, interrupted) and a few flags; its side slot holds the pending
+//! interrupts. An `Unparker` names one generation, so a stale one is refused.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -107,7 +58,7 @@ thread_local! {
     static SUSPENDED_UNWINDING: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The kind of an interrupt: see the [module docs](self).
+/// The kind of an interrupt: see the [crate docs](crate#kills-and-timeouts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InterruptKind {
@@ -339,8 +290,8 @@ impl Unparker {
     }
 
     /// Raises `payload` in the greenlet at this park, as a kill (see [`throw_into`]). Returns
-    /// `false` if this park has already ended. In a wait shielded by rule 4 of the [module
-    /// docs](self) (a destructor running during unwinding), the payload is recorded instead
+    /// `false` if this park has already ended. In a wait shielded by rule 4 of the [crate
+    /// docs](crate#kills-and-timeouts) (a destructor running during unwinding), the payload is recorded instead
     /// and raised at the greenlet's next wait; that still counts as `true`.
     ///
     /// # Examples
@@ -504,7 +455,7 @@ fn failed(e: &greenlet::StackError) -> ! {
 /// # Panics
 ///
 /// Raises a kill or timeout aimed at the greenlet, pending or arriving while it waits (see the
-/// [module docs](self) for the rules, including waits in destructors during unwinding, which
+/// [crate docs](crate#kills-and-timeouts) for the rules, including waits in destructors during unwinding, which
 /// raise nothing). Panics if called from inside the hub (a callback).
 ///
 /// # Examples
@@ -684,7 +635,7 @@ impl std::error::Error for ParkError {}
 /// libc hooks of the `monkey` crate, which turn the error into `ECANCELED` or `ETIMEDOUT`.
 ///
 /// Unlike [`park`], it is interrupted also inside a destructor running during unwinding (rule
-/// 4 of the [module docs](self) is about not *raising* there; nothing is raised here). The main
+/// 4 of the [crate docs](crate#kills-and-timeouts) is about not *raising* there; nothing is raised here). The main
 /// greenlet's [`LoopExit`](crate::LoopExit) (nothing could ever wake it) comes back as
 /// `Interrupted(Kill)`, pending like a kill.
 ///
@@ -782,7 +733,7 @@ fn interrupt(g: &RawGreenlet, kind: InterruptKind, key: u64, payload: Panic) {
 /// Kills `g` with `payload` (usually [`GreenletExit`](greenlet::GreenletExit)) the gevent way:
 /// the payload is raised inside `g` at the point where it waits, at once (queued in the hub)
 /// if it is parked now, else at its next wait; it unwinds `g`'s stack, so its `Drop`s run.
-/// A kill is never revoked and goes before any timeout (see the [module docs](self) for all the
+/// A kill is never revoked and goes before any timeout (see the [crate docs](crate#kills-and-timeouts) for all the
 /// rules). A dead greenlet ignores it.
 ///
 /// Throwing into the running greenlet is deferred to its next wait too (to raise at once, use
@@ -912,7 +863,7 @@ pub fn timeout_pending(g: &RawGreenlet, key: u64) -> bool {
 
 /// The kind of the interrupt that the running greenlet's next wait would raise, if any: a kill
 /// or timeout that arrived while it was not parked. `None` also while it unwinds through a
-/// destructor (nothing is raised there; see the [module docs](self)).
+/// destructor (nothing is raised there; see the [crate docs](crate#kills-and-timeouts)).
 ///
 /// # Examples
 ///

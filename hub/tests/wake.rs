@@ -1,5 +1,5 @@
-//! The wake protocol's rules (see `gevent_hub::park`'s docs): which of a wake, a kill and a
-//! timeout ends a wait, and what happens to the others.
+//! The wake protocol's rules (see `gevent_hub`'s docs, "Kills and timeouts"): which of a wake,
+//! a kill and a timeout ends a wait, and what happens to the others.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -27,17 +27,16 @@
 //! # Implementation
 //!
 //! * `start` arms a timer in this thread's hub (created by the first use). When it fires (in
-//!   the hub), the `Timeout` is delivered to its greenlet with
-//!   [`throw_timeout_into`](gevent_hub::throw_timeout_into): raised at once at the wait where
-//!   it is parked, or at its next wait if it was already woken by something else (the hub's
-//!   rules, in `gevent_hub::park`'s docs). A kill always goes before a timeout, and is never
-//!   lost to one.
+//!   the hub), the `Timeout` is delivered to its greenlet with [`throw_timeout_into`]: raised
+//!   at once at the wait where it is parked, or at its next wait if it was already woken by
+//!   something else (the hub's rules: `gevent_hub`'s docs, "Kills and timeouts"). A kill
+//!   always goes before a timeout, and is never lost to one.
 //! * A `Timeout` is a small value (an id and a duration; `Send`, `Clone`, compared by id):
 //!   the same value is the handle you `cancel` and the payload that unwinds, so `run` knows
 //!   its own. Its timer and its greenlet live in a per-thread table: `cancel` and `pending`
 //!   act on the thread that started it, from any greenlet of that thread.
 //! * `cancel` stops the timer; if the time was already up but the payload has not been raised
-//!   yet, it is taken back ([`revoke_timeout`](gevent_hub::revoke_timeout)), so a cancelled
+//!   yet, it is taken back ([`revoke_timeout`]), so a cancelled
 //!   timeout is never raised later, whichever greenlet cancels it.
 //! * Dropping a `Timeout` does not cancel it (gevent's semantics: `Timeout::start_new(d);`
 //!   alone bounds the rest of the greenlet). Use `run`, `with_timeout`, or `cancel`.
