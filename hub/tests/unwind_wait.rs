@@ -161,9 +161,10 @@ fn a_no_unwind_park_in_a_destructor_is_cut_short_by_a_second_kill() {
     assert!(g.get().unwrap_err().is_killed());
 }
 
-/// The hazard that std leaves us (see `gevent_hub`'s docs, "Kills and timeouts"): its panic count is per
-/// thread, so while one greenlet waits mid-unwind, `std::thread::panicking()` is true in the
-/// others too. If std ever gives a way to save and restore it, this test will say so.
+/// The hazard that std leaves us (see `gevent_hub`'s docs, "Kills and timeouts"): its panic
+/// count is per thread, so while one greenlet waits mid-unwind, `std::thread::panicking()` is
+/// true in the others too. If std ever gives a way to save and restore it, this test will say
+/// so.
 #[test]
 fn panicking_is_per_thread_while_a_greenlet_waits_mid_unwind() {
     let closer = spawn(|| {
