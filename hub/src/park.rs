@@ -485,11 +485,28 @@ pub fn park(register: impl FnOnce(Unparker)) -> Value {
         wait_in_hub();
     }
     let st = cur.wait_state();
-    let mut unwinding = false;
     if st.word() & HAS_PENDING != 0 || std::thread::panicking() {
-        unwinding = enter_slow(st);
+        return park_slow(&hub, st, &cur, register);
     }
-    match park_core::<true>(&hub, st, &cur, unwinding, register) {
+    match park_core::<true>(&hub, st, &cur, false, register) {
+        Resumed::Woken(v) => v,
+        Resumed::Interrupted => raise_interrupted(st),
+        Resumed::Thrown(p) => raise(st, p),
+    }
+}
+
+/// [`park`] when an interrupt is pending or the thread is panicking (kept out of the fast
+/// path).
+#[cold]
+#[inline(never)]
+fn park_slow(
+    hub: &Hub,
+    st: &WaitState,
+    cur: &greenlet::Current,
+    register: impl FnOnce(Unparker),
+) -> Value {
+    let unwinding = enter_slow(st);
+    match park_core::<true>(hub, st, cur, unwinding, register) {
         Resumed::Woken(v) => v,
         Resumed::Interrupted => raise_interrupted(st),
         Resumed::Thrown(p) => raise(st, p),
@@ -931,13 +948,29 @@ pub(crate) fn yield_now() {
         wait_in_hub();
     }
     let st = cur.wait_state();
-    let mut unwinding = None;
-    if (st.word() & HAS_PENDING != 0 || std::thread::panicking()) && enter_slow(st) {
-        unwinding = Some(SuspendedUnwinding::new());
+    if st.word() & HAS_PENDING != 0 || std::thread::panicking() {
+        return yield_slow(&hub, st, &cur);
     }
     hub.schedule(cur.to_greenlet(), Message::Value(Value::empty()));
     // Hand over to the next ready greenlet directly when the hub has nothing else to do first
     // (what its scheduler would answer anyway), saving the scheduler's round.
+    let m = match hub.next_ready_direct() {
+        Some((g, m)) => g.switch_message(m),
+        None => hub.switch_to_hub(),
+    };
+    match m {
+        Message::Value(_) => {}
+        Message::Throw(p) => raise_current(p),
+        Message::Failed(b) => failed(&b.1),
+    }
+}
+
+/// [`yield_now`] when an interrupt is pending or the thread is panicking.
+#[cold]
+#[inline(never)]
+fn yield_slow(hub: &Hub, st: &WaitState, cur: &greenlet::Current) {
+    let unwinding = enter_slow(st).then(SuspendedUnwinding::new);
+    hub.schedule(cur.to_greenlet(), Message::Value(Value::empty()));
     let m = match hub.next_ready_direct() {
         Some((g, m)) => g.switch_message(m),
         None => hub.switch_to_hub(),
@@ -948,4 +981,11 @@ pub(crate) fn yield_now() {
         Message::Throw(p) => raise(st, p),
         Message::Failed(b) => failed(&b.1),
     }
+}
+
+/// [`raise`] in the running greenlet.
+#[cold]
+#[inline(never)]
+fn raise_current(p: Panic) -> ! {
+    raise(greenlet::getcurrent().wait_state(), p)
 }

@@ -8,10 +8,12 @@
 //! allocate nothing once the slab has grown to the list's high-water mark. Each node carries a
 //! generation, bumped when it is freed, so a stale key or guard can never touch a reused node.
 //!
-//! A parked greenlet's node is owned by a registration guard ([`Wait`]): waking it unlinks the
-//! node but keeps it (with whatever was handed over in it) until the guard goes, and the guard
-//! removes it however the wait ends (woken, timed out, killed). Nothing is woken or called,
-//! and no item is dropped, while the list is borrowed: a callback may use the list again.
+//! A parked greenlet's node is owned by a registration guard ([`Wait`]), which removes it
+//! however the wait ends (woken, timed out, killed). A plain wake frees the node at once and
+//! says so in the value it wakes the greenlet with, so the guard of a woken waiter does not
+//! touch the list again (waking a thousand waiters is one pass, and nothing more); a hand-over
+//! keeps the node, with the item in it, for the guard. Nothing is woken or called, and no item
+//! is dropped, while the list is borrowed: a callback may use the list again.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -124,8 +126,8 @@ struct Node<T> {
     state: State,
     /// Whether a [`Wait`] guard owns it (then a wake keeps it, as `Fired`, for the guard).
     guarded: bool,
-    /// Its place in the order of arrival (for `notify_all`'s snapshot).
-    seq: u64,
+    /// Its place in the order of arrival (for `notify_all`'s snapshot; wraps).
+    seq: u32,
     /// How to wake it; `None` once taken by a wake.
     waiter: Option<Waiter>,
     /// Its item, if any.
@@ -144,25 +146,30 @@ struct Slots<T> {
     tail: u32,
     /// How many nodes are not free (linked or fired).
     used: usize,
-    /// The next sequence number.
-    seq: u64,
+    /// The next sequence number (wraps: compared as a distance).
+    seq: u32,
 }
 
 /// What a wake took off the front of the list.
 struct Popped<T> {
-    /// The node (still allocated if it was guarded).
-    index: u32,
+    /// The node, if it is kept (as `Fired`) for its guard: a hand-over goes there.
+    kept: Option<u32>,
     /// How to wake it.
     waiter: Waiter,
-    /// Its item, if the node was freed (unguarded: an item alone).
+    /// Its item, if the node was freed (an item alone).
     data: Option<T>,
 }
+
+/// The value a parked waiter is woken with when its node is kept for its guard (a hand-over,
+/// or its own item still there); woken with the empty value, its node is already freed and its
+/// guard has nothing left to do.
+struct Kept;
 
 impl<T> Slots<T> {
     /// Allocates a node for `waiter` (not linked yet).
     fn alloc(&mut self, waiter: Waiter, data: Option<T>, guarded: bool) -> (u32, u32) {
         let seq = self.seq;
-        self.seq += 1;
+        self.seq = seq.wrapping_add(1);
         self.used += 1;
         if self.free != NIL {
             let i = self.free;
@@ -267,26 +274,34 @@ impl<T> Slots<T> {
             .filter(|n| n.gen == gen && n.state != State::Free)
     }
 
-    /// Takes the oldest linked node off the FIFO if it came before `end` (a sequence number).
-    fn pop_front(&mut self, end: u64) -> Option<Popped<T>> {
+    /// Takes the oldest linked node off the FIFO if it came before `end` (a sequence number;
+    /// `None`: any). A guarded node is kept for its guard if `keep` or if it holds an item;
+    /// every other node is freed.
+    fn pop_front(&mut self, end: Option<u32>, keep: bool) -> Option<Popped<T>> {
         let i = self.head;
-        if i == NIL || self.nodes[i as usize].seq >= end {
+        if i == NIL {
             return None;
+        }
+        if let Some(end) = end {
+            // Sequence numbers wrap: compare distances.
+            if self.nodes[i as usize].seq.wrapping_sub(end) as i32 >= 0 {
+                return None;
+            }
         }
         self.unlink(i);
         let n = &mut self.nodes[i as usize];
         let waiter = n.waiter.take().unwrap_or(Waiter::Item);
-        if n.guarded {
+        if n.guarded && (keep || n.data.is_some()) {
             n.state = State::Fired;
             return Some(Popped {
-                index: i,
+                kept: Some(i),
                 waiter,
                 data: None,
             });
         }
         let (_, data) = self.free(i);
         Some(Popped {
-            index: i,
+            kept: None,
             waiter,
             data,
         })
@@ -493,13 +508,17 @@ impl<T> WaitList<T> {
             index: NIL,
             gen: 0,
             woken: false,
+            kept: false,
         };
         let r = park_timeout(timeout, |u| {
             let (i, gen) = self.push(Waiter::Park(u), data, true, false);
             w.index = i;
             w.gen = gen;
         });
-        w.woken = r.is_ok();
+        if let Ok(v) = r {
+            w.woken = true;
+            w.kept = v.is::<Kept>();
+        }
         w
     }
 
@@ -522,13 +541,24 @@ impl<T> WaitList<T> {
         self.push(Waiter::Item, Some(item), false, true);
     }
 
-    /// Takes the oldest entry (before `end`) off the list.
-    fn pop(&self, end: u64) -> Option<Popped<T>> {
-        let p = self.slots.borrow_mut().pop_front(end);
+    /// Takes the oldest entry (before `end`) off the list; see [`Slots::pop_front`].
+    #[inline]
+    fn pop(&self, end: Option<u32>, keep: bool) -> Option<Popped<T>> {
+        let p = self.slots.borrow_mut().pop_front(end, keep);
         if p.is_some() {
             self.len.set(self.len.get() - 1);
         }
         p
+    }
+
+    /// The value that wakes the waiter of `p`: tells its guard whether its node was kept.
+    #[inline]
+    fn wake_value(p: &Popped<T>) -> Value {
+        if p.kept.is_some() {
+            Value::new(Kept)
+        } else {
+            Value::empty()
+        }
     }
 
     /// Wakes the oldest waiter that can be woken: a parked greenlet (its wait returns
@@ -546,9 +576,9 @@ impl<T> WaitList<T> {
     ///
     /// Never: a woken greenlet is queued in the hub. Callable from hub callbacks.
     pub fn notify_one(&self) -> bool {
-        while let Some(p) = self.pop(u64::MAX) {
-            let ok = match p.waiter {
-                Waiter::Park(u) => u.wake(Value::empty()),
+        while let Some(p) = self.pop(None, false) {
+            let ok = match &p.waiter {
+                Waiter::Park(u) => u.wake(Self::wake_value(&p)),
                 Waiter::Notify(n) => {
                     n();
                     true
@@ -581,9 +611,9 @@ impl<T> WaitList<T> {
         let end = self.slots.borrow().seq;
         let hub = get_hub();
         let mut woken = 0;
-        while let Some(p) = self.pop(end) {
-            match p.waiter {
-                Waiter::Park(u) => woken += usize::from(u.wake_in(&hub, Value::empty())),
+        while let Some(p) = self.pop(Some(end), false) {
+            match &p.waiter {
+                Waiter::Park(u) => woken += usize::from(u.wake_in(&hub, Self::wake_value(&p))),
                 Waiter::Notify(n) => n(),
                 Waiter::Item => {}
             }
@@ -608,12 +638,14 @@ impl<T> WaitList<T> {
     ///
     /// Never.
     pub fn hand_over(&self, item: T) -> Result<(), T> {
-        while let Some(p) = self.pop(u64::MAX) {
-            match p.waiter {
+        while let Some(p) = self.pop(None, true) {
+            match &p.waiter {
                 Waiter::Park(u) => {
-                    if u.wake(Value::empty()) {
+                    if u.wake(Value::new(Kept)) {
                         // Woken, not run: its guard still owns the node.
-                        self.slots.borrow_mut().nodes[p.index as usize].data = Some(item);
+                        if let Some(i) = p.kept {
+                            self.slots.borrow_mut().nodes[i as usize].data = Some(item);
+                        }
                         return Ok(());
                     }
                 }
@@ -646,11 +678,12 @@ impl<T> WaitList<T> {
     ///
     /// Never.
     pub fn take_first(&self) -> Option<T> {
-        while let Some(p) = self.pop(u64::MAX) {
-            match p.waiter {
+        while let Some(p) = self.pop(None, true) {
+            match &p.waiter {
                 Waiter::Park(u) => {
-                    if u.wake(Value::empty()) {
-                        return self.slots.borrow_mut().nodes[p.index as usize].data.take();
+                    if u.wake(Value::new(Kept)) {
+                        let i = p.kept?;
+                        return self.slots.borrow_mut().nodes[i as usize].data.take();
                     }
                 }
                 Waiter::Notify(n) => n(),
@@ -700,6 +733,9 @@ pub struct Wait<'a, T> {
     gen: u32,
     /// Whether a wake ended the wait (not the time limit).
     woken: bool,
+    /// Whether the wake kept the node for this guard (else a wake already freed it, and the
+    /// guard has nothing to do).
+    kept: bool,
 }
 
 impl<T> Wait<'_, T> {
@@ -727,6 +763,9 @@ impl<T> Wait<'_, T> {
     ///
     /// Never.
     pub fn take(&mut self) -> Option<T> {
+        if self.woken && !self.kept {
+            return None;
+        }
         let mut s = self.list.slots.borrow_mut();
         s.get(self.index, self.gen)?;
         s.nodes[self.index as usize].data.take()
@@ -734,7 +773,18 @@ impl<T> Wait<'_, T> {
 }
 
 impl<T> Drop for Wait<'_, T> {
+    #[inline]
     fn drop(&mut self) {
+        if self.woken && !self.kept {
+            return; // the wake freed the node
+        }
+        self.remove();
+    }
+}
+
+impl<T> Wait<'_, T> {
+    /// Removes the entry (unlinks it if still linked) and frees its node.
+    fn remove(&mut self) {
         let held = {
             let mut s = self.list.slots.borrow_mut();
             let Some(n) = s.get(self.index, self.gen) else {
