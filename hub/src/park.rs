@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 
 use greenlet::{Greenlet as RawGreenlet, Message, Value, WaitState};
 
-use crate::hub::{get_hub, Hub};
-use crate::timer::Action;
+use crate::hub::{get_hub, Hub, Timer};
 
 /// A panic payload, as `catch_unwind` returns them.
 pub type Panic = Box<dyn Any + Send + 'static>;
@@ -578,13 +577,12 @@ pub fn park_timeout(
         return Ok(park(register));
     };
     let hub = get_hub();
-    let mut timer = None;
-    let guard = CancelTimer(&hub, &mut timer);
+    let mut timer = CancelTimer(None);
     let v = park(|u| {
-        arm_timeout(&hub, d, &u, guard.1);
+        timer.0 = arm_timeout(&hub, d, &u);
         register(u)
     });
-    drop(guard);
+    drop(timer);
     if v.is::<TimeoutMarker>() {
         Err(TimedOut)
     } else {
@@ -593,27 +591,22 @@ pub fn park_timeout(
 }
 
 /// Arms the timer that ends a park after `d` with the [`TimeoutMarker`] (none if `d` is too
-/// long for the clock: forever).
-fn arm_timeout(hub: &Hub, d: Duration, u: &Unparker, slot: &mut Option<crate::timer::TimerId>) {
-    if let Some(deadline) = Instant::now().checked_add(d) {
-        let t = u.clone();
-        *slot = Some(hub.add_timer(
-            deadline,
-            true,
-            Action::Call(Box::new(move || {
-                t.wake(Value::new(TimeoutMarker));
-            })),
-        ));
-    }
+/// long for the clock: forever). Only the hub's public timer API is used.
+fn arm_timeout(hub: &Hub, d: Duration, u: &Unparker) -> Option<Timer> {
+    Instant::now().checked_add(d)?;
+    let t = u.clone();
+    Some(hub.call_later(d, move || {
+        t.wake(Value::new(TimeoutMarker));
+    }))
 }
 
 /// Cancels a timer on scope exit.
-struct CancelTimer<'a>(&'a Hub, &'a mut Option<crate::timer::TimerId>);
+struct CancelTimer(Option<Timer>);
 
-impl Drop for CancelTimer<'_> {
+impl Drop for CancelTimer {
     fn drop(&mut self) {
-        if let Some(t) = self.1.take() {
-            self.0.cancel_timer(t);
+        if let Some(t) = self.0.take() {
+            t.cancel();
         }
     }
 }
@@ -705,15 +698,14 @@ pub fn park_no_unwind(
         return Err(ParkError::Interrupted(kind));
     }
     let unwinding = std::thread::panicking() && unwinding_now(st);
-    let mut timer = None;
-    let guard = CancelTimer(&hub, &mut timer);
+    let mut timer = CancelTimer(None);
     let r = park_core::<false>(&hub, st, &cur, unwinding, |u| {
         if let Some(d) = timeout {
-            arm_timeout(&hub, d, &u, guard.1);
+            timer.0 = arm_timeout(&hub, d, &u);
         }
         register(u)
     });
-    drop(guard);
+    drop(timer);
     match r {
         Resumed::Woken(v) if v.is::<TimeoutMarker>() => Err(ParkError::TimedOut),
         Resumed::Woken(v) => Ok(v),

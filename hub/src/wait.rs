@@ -10,27 +10,7 @@ use greenlet::Value;
 use crate::error::GreenletError;
 use crate::park::{park_timeout, Unparker};
 use crate::waitlist::WaitList;
-
-/// A callback run when a [`Waitable`] becomes ready. It runs wherever the object becomes ready
-/// (in a greenlet or in the hub), so it must not wait; typically it wakes a parked greenlet.
-pub type Notify = Rc<dyn Fn()>;
-
-/// Identifies a registration made with [`Waitable::add_waiter`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WaiterKey(pub u64);
-
-impl WaiterKey {
-    /// A key that names no registration: what `add_waiter` returns when it called the callback
-    /// at once (the object was ready). Removing it does nothing.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
-    /// l.remove(gevent_hub::WaiterKey::NONE); // nothing happens
-    /// ```
-    pub const NONE: WaiterKey = WaiterKey(u64::MAX);
-}
+pub use crate::waitlist::{Notify, WaiterKey};
 
 /// Something a greenlet can wait for: a `Greenlet` (until it dies), an `Event` (until set), an
 /// `AsyncResult`, a child process... `wait`, `iwait` and `joinall` take any mix of them

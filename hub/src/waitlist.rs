@@ -17,13 +17,35 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
 use greenlet::Value;
 
 use crate::hub::get_hub;
 use crate::park::{park_timeout, Unparker};
-use crate::wait::{Notify, WaiterKey};
+
+/// A callback run when a [`Waitable`](crate::Waitable) becomes ready. It runs wherever the
+/// object becomes ready (in a greenlet or in the hub), so it must not wait; typically it wakes
+/// a parked greenlet.
+pub type Notify = Rc<dyn Fn()>;
+
+/// Identifies a registration made with [`Waitable::add_waiter`](crate::Waitable::add_waiter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WaiterKey(pub u64);
+
+impl WaiterKey {
+    /// A key that names no registration: what `add_waiter` returns when it called the callback
+    /// at once (the object was ready). Removing it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l: gevent_hub::WaitList = gevent_hub::WaitList::new();
+    /// l.remove(gevent_hub::WaiterKey::NONE); // nothing happens
+    /// ```
+    pub const NONE: WaiterKey = WaiterKey(u64::MAX);
+}
 
 /// The index that names no node.
 const NIL: u32 = u32::MAX;
