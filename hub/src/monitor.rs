@@ -42,12 +42,19 @@ impl Monitor {
         Monitor::default()
     }
 
-    /// Notes that the hub is about to switch into `g`.
-    #[inline]
+    /// Notes that the hub is about to switch into `g` (one relaxed load when no monitor runs:
+    /// this is on every switch's path).
+    #[inline(always)]
     pub(crate) fn switching_to(&self, g: &RawGreenlet) {
-        if !self.running.load(Ordering::Relaxed) {
-            return;
+        if self.running.load(Ordering::Relaxed) {
+            self.record_switch(g);
         }
+    }
+
+    /// [`switching_to`](Monitor::switching_to) with a monitor running.
+    #[cold]
+    #[inline(never)]
+    fn record_switch(&self, g: &RawGreenlet) {
         self.shared.switches.fetch_add(1, Ordering::Relaxed);
         self.shared.current.store(g.id(), Ordering::Relaxed);
         *self.shared.name.lock() = g.name().map(str::to_owned);

@@ -17,6 +17,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -151,9 +152,15 @@ struct Node<T> {
     /// Its place in the order of arrival (for `notify_all`'s snapshot; wraps).
     seq: u32,
     /// How to wake it; `None` once taken by a wake.
-    waiter: Option<Waiter>,
+    ///
+    /// `ManuallyDrop`: a free node holds `None`, so dropping the slab needs no pass over its
+    /// nodes; [`WaitList`]'s `Drop` empties the linked ones (the only ones that can hold
+    /// something then: a kept node has a guard, which borrows the list).
+    waiter: ManuallyDrop<Option<Waiter>>,
     /// Its item, if any.
-    data: Option<T>,
+    ///
+    /// `ManuallyDrop` as `waiter`.
+    data: ManuallyDrop<Option<T>>,
 }
 
 /// The slab and the FIFO threaded through it.
@@ -189,6 +196,7 @@ struct Kept;
 
 impl<T> Slots<T> {
     /// Allocates a node for `waiter` (not linked yet).
+    #[inline]
     fn alloc(&mut self, waiter: Waiter, data: Option<T>, guarded: bool) -> (u32, u32) {
         let seq = self.seq;
         self.seq = seq.wrapping_add(1);
@@ -200,8 +208,8 @@ impl<T> Slots<T> {
             n.state = State::Linked;
             n.guarded = guarded;
             n.seq = seq;
-            n.waiter = Some(waiter);
-            n.data = data;
+            n.waiter = ManuallyDrop::new(Some(waiter));
+            n.data = ManuallyDrop::new(data);
             return (i, n.gen);
         }
         let i = u32::try_from(self.nodes.len())
@@ -215,13 +223,14 @@ impl<T> Slots<T> {
             state: State::Linked,
             guarded,
             seq,
-            waiter: Some(waiter),
-            data,
+            waiter: ManuallyDrop::new(Some(waiter)),
+            data: ManuallyDrop::new(data),
         });
         (i, 0)
     }
 
     /// Links node `i` at the back.
+    #[inline]
     fn link_back(&mut self, i: u32) {
         let tail = self.tail;
         {
@@ -238,6 +247,7 @@ impl<T> Slots<T> {
     }
 
     /// Links node `i` at the front.
+    #[inline]
     fn link_front(&mut self, i: u32) {
         let head = self.head;
         {
@@ -254,6 +264,7 @@ impl<T> Slots<T> {
     }
 
     /// Unlinks node `i` (linked) from the FIFO.
+    #[inline]
     fn unlink(&mut self, i: u32) {
         let (prev, next) = {
             let n = &self.nodes[i as usize];
@@ -272,6 +283,7 @@ impl<T> Slots<T> {
     }
 
     /// Frees node `i` (unlinked), giving back what it held, to be dropped outside the borrow.
+    #[inline]
     fn free(&mut self, i: u32) -> (Option<Waiter>, Option<T>) {
         let free = self.free;
         let n = &mut self.nodes[i as usize];
@@ -289,7 +301,40 @@ impl<T> Slots<T> {
         held
     }
 
+    /// Unlinks the head node `i` (its waiter already taken or dropped) and frees it, unless
+    /// `keep` (then it is kept, `Fired`, for its guard); returns a freed node's item.
+    #[inline]
+    fn release_head(&mut self, i: u32, keep: bool) -> Option<T> {
+        let free = self.free;
+        let n = &mut self.nodes[i as usize];
+        let next = n.next;
+        let data = if keep {
+            n.state = State::Fired;
+            None
+        } else {
+            n.state = State::Free;
+            n.gen = n.gen.wrapping_add(1);
+            n.next = free;
+            self.free = i;
+            self.used -= 1;
+            n.data.take()
+        };
+        self.head = next;
+        if next == NIL {
+            self.tail = NIL;
+        } else {
+            self.nodes[next as usize].prev = NIL;
+        }
+        if self.used == 0 && self.nodes.len() > 64 {
+            // A burst is over: give its memory back.
+            self.nodes = Vec::new();
+            self.free = NIL;
+        }
+        data
+    }
+
     /// The node `i` if it is still the use named by `gen`.
+    #[inline]
     fn get(&self, i: u32, gen: u32) -> Option<&Node<T>> {
         self.nodes
             .get(i as usize)
@@ -299,6 +344,7 @@ impl<T> Slots<T> {
     /// Takes the oldest linked node off the FIFO if it came before `end` (a sequence number;
     /// `None`: any). A guarded node is kept for its guard if `keep` or if it holds an item;
     /// every other node is freed.
+    #[inline]
     fn pop_front(&mut self, end: Option<u32>, keep: bool) -> Option<Popped<T>> {
         let i = self.head;
         if i == NIL {
@@ -310,23 +356,44 @@ impl<T> Slots<T> {
                 return None;
             }
         }
-        self.unlink(i);
+        // Unlink the head.
+        let free = self.free;
         let n = &mut self.nodes[i as usize];
+        let next = n.next;
         let waiter = n.waiter.take().unwrap_or(Waiter::Item);
-        if n.guarded && (keep || n.data.is_some()) {
+        let popped = if n.guarded && (keep || n.data.is_some()) {
             n.state = State::Fired;
-            return Some(Popped {
+            Popped {
                 kept: Some(i),
                 waiter,
                 data: None,
-            });
+            }
+        } else {
+            // Free it (as `free` does, the waiter already taken).
+            n.state = State::Free;
+            n.gen = n.gen.wrapping_add(1);
+            n.next = free;
+            let data = n.data.take();
+            self.free = i;
+            self.used -= 1;
+            Popped {
+                kept: None,
+                waiter,
+                data,
+            }
+        };
+        self.head = next;
+        if next == NIL {
+            self.tail = NIL;
+        } else {
+            self.nodes[next as usize].prev = NIL;
         }
-        let (_, data) = self.free(i);
-        Some(Popped {
-            kept: None,
-            waiter,
-            data,
-        })
+        if self.used == 0 && self.nodes.len() > 64 {
+            // A burst is over: give its memory back.
+            self.nodes = Vec::new();
+            self.free = NIL;
+        }
+        Some(popped)
     }
 }
 
@@ -392,6 +459,7 @@ impl<T> WaitList<T> {
     }
 
     /// Adds a node for `waiter` at the back (or the front).
+    #[inline]
     fn push(&self, waiter: Waiter, data: Option<T>, guarded: bool, front: bool) -> (u32, u32) {
         let mut s = self.slots.borrow_mut();
         let (i, gen) = s.alloc(waiter, data, guarded);
@@ -573,10 +641,10 @@ impl<T> WaitList<T> {
         p
     }
 
-    /// The value that wakes the waiter of `p`: tells its guard whether its node was kept.
+    /// The value that wakes a waiter: tells its guard whether its node was kept.
     #[inline]
-    fn wake_value(p: &Popped<T>) -> Value {
-        if p.kept.is_some() {
+    fn wake_value(kept: &Option<u32>) -> Value {
+        if kept.is_some() {
             Value::new(Kept)
         } else {
             Value::empty()
@@ -600,7 +668,7 @@ impl<T> WaitList<T> {
     pub fn notify_one(&self) -> bool {
         while let Some(p) = self.pop(None, false) {
             let ok = match &p.waiter {
-                Waiter::Park(u) => u.wake(Self::wake_value(&p)),
+                Waiter::Park(u) => u.wake(Self::wake_value(&p.kept)),
                 Waiter::Notify(n) => {
                     n();
                     true
@@ -630,17 +698,60 @@ impl<T> WaitList<T> {
         if self.is_empty() {
             return 0;
         }
-        let end = self.slots.borrow().seq;
         let hub = get_hub();
         let mut woken = 0;
-        while let Some(p) = self.pop(Some(end), false) {
-            match &p.waiter {
-                Waiter::Park(u) => woken += usize::from(u.wake_in(&hub, Self::wake_value(&p))),
-                Waiter::Notify(n) => n(),
-                Waiter::Item => {}
+        let mut s = self.slots.borrow_mut();
+        let end = s.seq;
+        loop {
+            let i = s.head;
+            if i == NIL || s.nodes[i as usize].seq.wrapping_sub(end) as i32 >= 0 {
+                break;
             }
-            drop(p.data);
+            self.len.set(self.len.get() - 1);
+            // The waiter is used where it lies: moving it out costs more than the rest.
+            let n = &mut s.nodes[i as usize];
+            let keep = n.guarded && n.data.is_some();
+            match &*n.waiter {
+                Some(Waiter::Park(u)) => {
+                    // Waking runs no one's code, so the list stays borrowed; and a woken
+                    // greenlet's entry in the hub's queue holds a handle to it, so dropping
+                    // `u` here cannot collect it. A refused one is dropped outside the borrow.
+                    let value = if keep {
+                        Value::new(Kept)
+                    } else {
+                        Value::empty()
+                    };
+                    if u.wake_in(&hub, value) {
+                        woken += 1;
+                        *n.waiter = None;
+                        s.release_head(i, keep);
+                    } else {
+                        let u = n.waiter.take();
+                        s.release_head(i, keep);
+                        drop(s);
+                        drop(u);
+                        s = self.slots.borrow_mut();
+                    }
+                }
+                Some(Waiter::Notify(_)) => {
+                    let f = n.waiter.take();
+                    let data = s.release_head(i, false);
+                    drop(s);
+                    if let Some(Waiter::Notify(f)) = f {
+                        f();
+                    }
+                    drop(data);
+                    s = self.slots.borrow_mut();
+                }
+                Some(Waiter::Item) | None => {
+                    let data = s.release_head(i, false);
+                    drop(s);
+                    drop(data);
+                    s = self.slots.borrow_mut();
+                }
+            }
         }
+        drop(s);
         woken
     }
 
@@ -666,7 +777,7 @@ impl<T> WaitList<T> {
                     if u.wake(Value::new(Kept)) {
                         // Woken, not run: its guard still owns the node.
                         if let Some(i) = p.kept {
-                            self.slots.borrow_mut().nodes[i as usize].data = Some(item);
+                            *self.slots.borrow_mut().nodes[i as usize].data = Some(item);
                         }
                         return Ok(());
                     }
@@ -717,6 +828,20 @@ impl<T> WaitList<T> {
             }
         }
         None
+    }
+}
+
+impl<T> Drop for WaitList<T> {
+    fn drop(&mut self) {
+        // Drop what the linked nodes hold (see `Node::waiter`).
+        let s = self.slots.get_mut();
+        let mut i = s.head;
+        while i != NIL {
+            let n = &mut s.nodes[i as usize];
+            i = n.next;
+            drop(n.waiter.take());
+            drop(n.data.take());
+        }
     }
 }
 
