@@ -178,6 +178,9 @@ pub(crate) struct Inner {
     yielder: Cell<*const YielderT>,
     /// Lowest usable address of the stack while active (the guard page lies below), else 0.
     stack_limit: Cell<usize>,
+    /// Its index in the thread's registry of active greenlets while it is active
+    /// (`registry::add`).
+    pub(crate) active_index: Cell<usize>,
     /// The scheduler's bookkeeping for this greenlet.
     pub(crate) wait: crate::greenlet::WaitState,
     /// Greenlet-local values (see [`Greenlet::local`]), dropped when the greenlet ends.
@@ -211,6 +214,7 @@ impl Inner {
             coro: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             stack_limit: Cell::new(0),
+            active_index: Cell::new(usize::MAX),
             wait: crate::greenlet::WaitState::default(),
             locals: RefCell::new(None),
             run,
@@ -224,6 +228,7 @@ impl Drop for Inner {
         // or the dropper was itself unwinding): unwinding it now would run its code in an
         // unknown context, so its stack is leaked instead.
         if let Some(c) = self.coro.get_mut().take() {
+            crate::registry::remove(self);
             mem::forget(c);
         }
     }
@@ -338,6 +343,7 @@ impl ThreadCtx {
 impl Drop for ThreadCtx {
     fn drop(&mut self) {
         TORN_DOWN.with(|t| t.set(true));
+        crate::registry::release();
         CURRENT.with(|c| c.set(None));
         SCHED.with(|s| s.set(None));
     }
@@ -752,12 +758,14 @@ fn start(inner: &Inner) -> Result<(), StackError> {
     // SAFETY: only the trampoline touches `coro`, and `inner` is not running.
     unsafe { *inner.coro.get() = Some(coro) };
     inner.state.set(State::Active);
+    crate::registry::add(inner);
     Ok(())
 }
 
 /// Marks `inner` dead and returns its stack to the pool.
 fn finish(inner: &Inner) {
     inner.state.set(State::Dead);
+    crate::registry::remove(inner);
     inner.stack_limit.set(0);
     // SAFETY: the coroutine has returned; only the trampoline touches `coro`.
     if let Some(c) = unsafe { (*inner.coro.get()).take() } {
