@@ -76,6 +76,8 @@ thread_local! {
     /// The timers of this thread's started timeouts, by id; an entry exists exactly while the
     /// timeout is pending.
     static ARMED: RefCell<HashMap<u64, Timer>> = RefCell::new(HashMap::new());
+    /// The timeouts whose `run` is under way on this thread (their payload has an owner).
+    static RUNNING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A time limit for the greenlet that starts it (gevent's `Timeout`): when it expires, the
@@ -209,9 +211,11 @@ impl Timeout {
     ///
     /// Never.
     pub fn start(&self) {
-        // A Timeout that escapes its greenlet is reported by the hub with its own text.
+        // A Timeout that escapes its greenlet is reported by the hub with its own text; one
+        // raised outside its own `run` (nobody owns it) is raised like a panic, so that it is
+        // never silent (in `main` above all).
         static REGISTER: std::sync::Once = std::sync::Once::new();
-        REGISTER.call_once(gevent_hub::register_payload_display::<Timeout>);
+        REGISTER.call_once(|| gevent_hub::register_loud_payload::<Timeout>(|t| !t.in_run()));
         assert!(
             !self.pending(),
             "Timeout::start: {self:?} is already started; to restart it, cancel it first"
@@ -351,7 +355,14 @@ impl Timeout {
         if !self.pending() {
             self.start();
         }
+        let _ = RUNNING.try_with(|r| r.borrow_mut().push(self.id));
         let r = panic::catch_unwind(AssertUnwindSafe(f));
+        let _ = RUNNING.try_with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(i) = r.iter().rposition(|&id| id == self.id) {
+                r.remove(i);
+            }
+        });
         self.cancel();
         match r {
             Ok(v) => Ok(v),
@@ -361,6 +372,15 @@ impl Timeout {
                 Err(p) => panic::resume_unwind(p),
             },
         }
+    }
+}
+
+impl Timeout {
+    /// Whether a `run` of this timeout is under way on this thread.
+    fn in_run(&self) -> bool {
+        RUNNING
+            .try_with(|r| r.borrow().contains(&self.id))
+            .unwrap_or(false)
     }
 }
 
