@@ -729,6 +729,7 @@ impl<T: AsRawFd> IoSource<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         let mut deadline: Option<Instant> = None;
+        let timeout = timeout.filter(|t| crate::deadline_after(*t).is_some());
         let st = &*self.st;
         loop {
             if st.is_ready(bit) {

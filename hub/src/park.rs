@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use greenlet::{Greenlet as RawGreenlet, Message, Value};
 
+use crate::hub::Action;
 use crate::hub::{get_hub, Hub};
-use crate::timer::Action;
 
 /// A panic payload, as `catch_unwind` returns them.
 pub type Panic = Box<dyn Any + Send + 'static>;
@@ -185,7 +185,7 @@ pub fn park(register: impl FnOnce(Unparker)) -> Value {
     drop(end);
     match m {
         Message::Value(v) => v,
-        Message::Throw(p) => panic::resume_unwind(p),
+        Message::Throw(p) => crate::error::raise(p),
         Message::Failed(b) => panic!("{}", b.1),
     }
 }
@@ -246,7 +246,7 @@ pub fn park_timeout(
         if let Some(deadline) = deadline {
             let t = u.clone();
             *guard.1 = Some(hub.add_timer(
-                deadline,
+                Some(deadline),
                 true,
                 Action::Call(Box::new(move || {
                     t.wake(Value::new(TimeoutMarker));
