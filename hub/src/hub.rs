@@ -227,6 +227,7 @@ impl Hub {
     fn create() -> io::Result<Hub> {
         crate::error::install_panic_hook();
         greenlet::init_thread();
+        crate::io::init_thread();
         let poller = Arc::new(Poller::new()?);
         let (tx, rx) = crossbeam_channel::unbounded();
         let remote = RemoteHub {

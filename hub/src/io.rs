@@ -883,6 +883,13 @@ thread_local! {
     static TEMP_ID: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Creates this module's thread-locals before the hub's teardown guard, so that they outlive
+/// the teardown at thread exit (see the `hub` module: a socket dropped by a greenlet killed
+/// there still finds `TEMP`).
+pub(crate) fn init_thread() {
+    let _ = TEMP.try_with(|_| ());
+}
+
 /// A temporary registration of an fd the caller owns, for one wait.
 pub(crate) struct TempReg {
     /// The hub.

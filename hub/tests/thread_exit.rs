@@ -72,6 +72,9 @@ fn leave_greenlets(n: usize, drops: Arc<AtomicUsize>) -> Left {
     let remote = get_hub().remote();
     let mut expected = 0;
     let _sig = gevent_hub::signal_handler(gevent_hub::signal::SIGUSR2, || ()).unwrap();
+    // A socket dropped after the hub exists: the hub's own thread-locals it touches must
+    // outlive the teardown (a socket dropped there used to abort the process).
+    drop(UnixStream::pair().unwrap());
     for _ in 0..n {
         // Parked in a sleep.
         let d = Dropped(drops.clone());
