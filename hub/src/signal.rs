@@ -103,8 +103,10 @@ pub struct SignalHandle {
 }
 
 impl SignalHandle {
-    /// Removes the handler. When it was the last one for its signal in this thread, the
-    /// process-wide action is removed too (the signal then gets its previous disposition).
+    /// Removes the handler. When it was the last one for its signal in this thread, this
+    /// thread's registration with the process-wide handler is removed too: the signal then
+    /// does nothing here (the process-wide handler stays installed; it also runs whatever
+    /// handler was installed before it).
     ///
     /// # Examples
     ///
