@@ -94,9 +94,11 @@ fn signal_handler_runs_in_a_greenlet() {
     // Dropping the handle keeps the handler (gevent's behaviour): it stays until `cancel`.
     let kept: Rc<RefCell<u32>> = Rc::default();
     let k = kept.clone();
-    let h = signal_handler(gevent_hub::signal::SIGUSR1, move || *k.borrow_mut() += 1).unwrap();
-    let signum = h.signum();
-    drop(h);
+    let signum = {
+        // The handle is dropped at the end of this block.
+        let h = signal_handler(gevent_hub::signal::SIGUSR1, move || *k.borrow_mut() += 1);
+        h.unwrap().signum()
+    };
     for round in 1..=2 {
         raise(signum);
         assert!(wait_for(|| *kept.borrow() == round), "round {round}");
