@@ -152,8 +152,11 @@ pub fn hub() -> Option<Greenlet> {
     switch::hub()
 }
 
-/// Every greenlet of this thread that has started and not finished (running or suspended),
-/// as counted handles; the main greenlet and the hub are not included. This is how a thread
+/// Every greenlet of this thread that is suspended, or running after having been suspended
+/// before, and has not finished, as counted handles; the main greenlet and the hub are not
+/// included. (A greenlet enters this list the first time it switches out, which keeps
+/// greenlets that run to their end in one go free of any bookkeeping; seen from the main
+/// greenlet, it is every greenlet that has started and not finished.) This is how a thread
 /// that exits finds the greenlets it leaves suspended, to kill them (the hub does it).
 ///
 /// # Examples
@@ -177,7 +180,7 @@ pub fn alive() -> Vec<Greenlet> {
     registry::alive()
 }
 
-/// How many greenlets of this thread have started and not finished (see [`alive`]).
+/// How many greenlets [`alive`] would return.
 ///
 /// # Examples
 ///

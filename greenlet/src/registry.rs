@@ -1,6 +1,11 @@
 //! The thread's registry of active greenlets (started and not finished), so that a thread
 //! that exits can find and kill the greenlets it leaves suspended ([`alive`](crate::alive)).
 //!
+//! A greenlet enters it the first time it suspends (when a resume of it returns without it
+//! having finished), not when it starts: one that runs to its end without switching out (a
+//! short spawned task) never touches the registry, and a running greenlet is the current one,
+//! which the registry does not need to find.
+//!
 //! A vector of pointers to the records, each record knowing its index: adding is a push,
 //! removing a `swap_remove` that updates the index of the record moved into the hole, both
 //! O(1) with no allocation in the steady state. The vector lives in a thread-local without a
@@ -21,13 +26,14 @@ thread_local! {
     /// # Invariant
     ///
     /// Every pointer refers to a live record (an `Rc<Inner>` allocation) in state `Active`
-    /// whose `active_index` is its position here: a record leaves the registry when it
-    /// finishes (`switch::finish`) or, still active, when it is dropped (`Inner::drop`).
+    /// whose `active_index` is its position here (a record not here has `usize::MAX`): a
+    /// record leaves the registry when it finishes (`switch::finish`) or, still active, when
+    /// it is dropped (`Inner::drop`).
     static ACTIVE: ManuallyDrop<RefCell<Vec<NonNull<Inner>>>> =
         const { ManuallyDrop::new(RefCell::new(Vec::new())) };
 }
 
-/// Adds a greenlet that has just become active.
+/// Adds an active greenlet that has just suspended for the first time.
 #[inline]
 pub(crate) fn add(inner: &Inner) {
     let _ = ACTIVE.try_with(|a| {
@@ -42,6 +48,9 @@ pub(crate) fn add(inner: &Inner) {
 #[inline]
 pub(crate) fn remove(inner: &Inner) {
     let i = inner.active_index.replace(usize::MAX);
+    if i == usize::MAX {
+        return;
+    }
     let _ = ACTIVE.try_with(|a| {
         let mut a = a.borrow_mut();
         if a.get(i).copied() != Some(NonNull::from(inner)) {

@@ -178,8 +178,8 @@ pub(crate) struct Inner {
     yielder: Cell<*const YielderT>,
     /// Lowest usable address of the stack while active (the guard page lies below), else 0.
     stack_limit: Cell<usize>,
-    /// Its index in the thread's registry of active greenlets while it is active
-    /// (`registry::add`).
+    /// Its index in the thread's registry of active greenlets once it has suspended
+    /// (`registry::add`), else `usize::MAX`.
     pub(crate) active_index: Cell<usize>,
     /// The scheduler's bookkeeping for this greenlet.
     pub(crate) wait: crate::greenlet::WaitState,
@@ -543,7 +543,12 @@ fn resume(g: &Inner, main: NonNull<Inner>) -> bool {
     // `Rc` to `g` across the resume.
     let r = unsafe { (*g.coro.get()).as_mut().unwrap_unchecked() }.resume(());
     set_current(main);
-    matches!(r, CoroutineResult::Return(()))
+    let done = matches!(r, CoroutineResult::Return(()));
+    if !done && g.active_index.get() == usize::MAX {
+        // Suspended for the first time: from now on a thread that exits must find it.
+        crate::registry::add(g);
+    }
+    done
 }
 
 /// Takes the switch target a suspended greenlet left (`None`: it asks for orphans killed).
@@ -758,7 +763,6 @@ fn start(inner: &Inner) -> Result<(), StackError> {
     // SAFETY: only the trampoline touches `coro`, and `inner` is not running.
     unsafe { *inner.coro.get() = Some(coro) };
     inner.state.set(State::Active);
-    crate::registry::add(inner);
     Ok(())
 }
 
