@@ -55,7 +55,10 @@ pub use gevent_hub::{
 };
 
 #[doc(inline)]
-pub use gevent_hub::{net, select, threadpool};
+pub use gevent_hub::{net, select, signal, threadpool};
+
+#[doc(inline)]
+pub use gevent_hub::{deadline_after, register_loud_payload, register_payload_display};
 
 #[doc(inline)]
 pub use gevent_event as event;

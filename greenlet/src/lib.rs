@@ -60,6 +60,7 @@ compile_error!(
 
 mod greenlet;
 mod overflow;
+mod registry;
 mod run;
 mod stack;
 mod switch;
@@ -149,4 +150,72 @@ pub fn install_scheduler(scheduler: Rc<dyn Scheduler>) -> Greenlet {
 /// Never.
 pub fn hub() -> Option<Greenlet> {
     switch::hub()
+}
+
+/// Every greenlet of this thread that is suspended, or running after having been suspended
+/// before, and has not finished, as counted handles; the main greenlet and the hub are not
+/// included. (A greenlet enters this list the first time it switches out, which keeps
+/// greenlets that run to their end in one go free of any bookkeeping; seen from the main
+/// greenlet, it is every greenlet that has started and not finished.) This is how a thread
+/// that exits finds the greenlets it leaves suspended, to kill them (the hub does it).
+///
+/// # Examples
+///
+/// ```
+/// use greenlet::{getcurrent, Greenlet, Value};
+/// let main = getcurrent().to_greenlet();
+/// let g = Greenlet::new(move |_: Value| { main.switch(()); });
+/// assert!(greenlet::alive().is_empty());
+/// g.switch(()); // it starts, and switches back: suspended
+/// assert_eq!(greenlet::alive(), [g.clone()]);
+/// assert_eq!(greenlet::alive_count(), 1);
+/// g.switch(()); // it finishes
+/// assert!(greenlet::alive().is_empty());
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn alive() -> Vec<Greenlet> {
+    registry::alive()
+}
+
+/// How many greenlets [`alive`] would return.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(greenlet::alive_count(), 0);
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn alive_count() -> usize {
+    registry::count()
+}
+
+/// Creates this thread's greenlet state now rather than on first use: its main greenlet, its
+/// stack pool and the alternate signal stack of the stack-overflow handler.
+///
+/// Thread-local destructors run in the reverse order of the thread-locals' first use (glibc's
+/// `__cxa_thread_atexit_impl`, which Rust's `thread_local!` uses). A thread-local first used
+/// after this call is therefore destroyed before the greenlet crate's own state, so its
+/// destructor can still switch into greenlets: the hub calls this when it is created, and
+/// its teardown at thread exit kills the greenlets left suspended from such a destructor.
+///
+/// # Examples
+///
+/// ```
+/// greenlet::init_thread();
+/// assert!(greenlet::getcurrent().is_main());
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn init_thread() {
+    let _ = switch::main_greenlet();
+    stack::init_thread();
+    overflow::install();
 }

@@ -134,6 +134,11 @@ pub fn set_max_pooled_stacks(max: usize) {
     });
 }
 
+/// Creates this thread's stack pool now (see [`init_thread`](crate::init_thread)).
+pub(crate) fn init_thread() {
+    let _ = POOL.try_with(|_| ());
+}
+
 /// Takes a stack of `size` bytes from this thread's pool, or maps a new one.
 pub(crate) fn acquire(size: usize) -> Result<GStack, StackError> {
     let pooled = POOL

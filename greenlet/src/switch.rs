@@ -178,6 +178,9 @@ pub(crate) struct Inner {
     yielder: Cell<*const YielderT>,
     /// Lowest usable address of the stack while active (the guard page lies below), else 0.
     stack_limit: Cell<usize>,
+    /// Its index in the thread's registry of active greenlets once it has suspended
+    /// (`registry::add`), else `usize::MAX`.
+    pub(crate) active_index: Cell<usize>,
     /// The scheduler's bookkeeping for this greenlet.
     pub(crate) wait: crate::greenlet::WaitState,
     /// Greenlet-local values (see [`Greenlet::local`]), dropped when the greenlet ends.
@@ -211,6 +214,7 @@ impl Inner {
             coro: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             stack_limit: Cell::new(0),
+            active_index: Cell::new(usize::MAX),
             wait: crate::greenlet::WaitState::default(),
             locals: RefCell::new(None),
             run,
@@ -224,6 +228,7 @@ impl Drop for Inner {
         // or the dropper was itself unwinding): unwinding it now would run its code in an
         // unknown context, so its stack is leaked instead.
         if let Some(c) = self.coro.get_mut().take() {
+            crate::registry::remove(self);
             mem::forget(c);
         }
     }
@@ -338,6 +343,7 @@ impl ThreadCtx {
 impl Drop for ThreadCtx {
     fn drop(&mut self) {
         TORN_DOWN.with(|t| t.set(true));
+        crate::registry::release();
         CURRENT.with(|c| c.set(None));
         SCHED.with(|s| s.set(None));
     }
@@ -537,7 +543,12 @@ fn resume(g: &Inner, main: NonNull<Inner>) -> bool {
     // `Rc` to `g` across the resume.
     let r = unsafe { (*g.coro.get()).as_mut().unwrap_unchecked() }.resume(());
     set_current(main);
-    matches!(r, CoroutineResult::Return(()))
+    let done = matches!(r, CoroutineResult::Return(()));
+    if !done && g.active_index.get() == usize::MAX {
+        // Suspended for the first time: from now on a thread that exits must find it.
+        crate::registry::add(g);
+    }
+    done
 }
 
 /// Takes the switch target a suspended greenlet left (`None`: it asks for orphans killed).
@@ -758,6 +769,7 @@ fn start(inner: &Inner) -> Result<(), StackError> {
 /// Marks `inner` dead and returns its stack to the pool.
 fn finish(inner: &Inner) {
     inner.state.set(State::Dead);
+    crate::registry::remove(inner);
     inner.stack_limit.set(0);
     // SAFETY: the coroutine has returned; only the trampoline touches `coro`.
     if let Some(c) = unsafe { (*inner.coro.get()).take() } {

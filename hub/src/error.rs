@@ -1,16 +1,19 @@
 //! Errors of the gevent layer: [`GreenletError`] (a greenlet's panic or kill), [`LoopExit`],
-//! and the panic hook that lets the hub report a greenlet's panic exactly once.
+//! the error reports the hub makes ([`ErrorReport`], and the [`Reporter`] that holds the
+//! handler), and the panic hook that lets the hub report a greenlet's panic exactly once.
+//!
+//! This module depends on no other module of the crate: the loop describes its own state for
+//! a [`LoopExit`], and hands reports to its [`Reporter`].
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::panic::{self, PanicHookInfo};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::rc::Rc;
 use std::sync::{Arc, Once};
 
+use greenlet::Panic;
 use parking_lot::Mutex;
-
-use crate::hub::HubInner;
-use crate::park::Panic;
 
 /// The text of a panic payload.
 pub(crate) fn panic_text(p: &(dyn Any + Send)) -> String {
@@ -230,8 +233,12 @@ impl fmt::Display for GreenletError {
 
 impl std::error::Error for GreenletError {}
 
-/// Raised (as a panic payload) in the greenlet waiting on the hub when nothing left in the loop
+/// Raised (as a panic payload) in the main greenlet when it waits and nothing left in the loop
 /// could ever wake it: gevent's `LoopExit`, "this operation would block forever".
+///
+/// It is raised like a `panic!`: the panic hook sees it, and the hub's hook prints it (with
+/// the thread's name, where it was raised, and what the loop held), so a `LoopExit` that
+/// escapes `main` is never silent. Catching it (`catch_unwind`) works as for any panic.
 ///
 /// # Examples
 ///
@@ -241,18 +248,35 @@ impl std::error::Error for GreenletError {}
 /// let p = r.unwrap_err();
 /// let e = p.downcast_ref::<gevent_hub::LoopExit>().unwrap();
 /// assert!(e.to_string().contains("would block forever"));
+/// assert!(e.state().contains("timers=0"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct LoopExit {
-    /// What the loop held when it gave up.
+    /// The waiting thread's name (or id).
+    thread: String,
+    /// What the loop held when it gave up, as the loop described it.
     state: String,
 }
 
 impl LoopExit {
-    pub(crate) fn new(hub: &HubInner) -> LoopExit {
-        LoopExit {
-            state: hub.describe(),
-        }
+    /// A `LoopExit` for the running thread, whose loop holds `state`.
+    pub(crate) fn new(state: String) -> LoopExit {
+        let t = std::thread::current();
+        let thread = match t.name() {
+            Some(n) => format!("'{n}'"),
+            None => format!("{:?}", t.id()),
+        };
+        LoopExit { thread, state }
+    }
+
+    /// What the hub's loop held when it gave up (how many ready greenlets, callbacks, timers,
+    /// fds and waiters, and how many of them kept it alive).
+    ///
+    /// # Examples
+    ///
+    /// See [`LoopExit`].
+    pub fn state(&self) -> &str {
+        &self.state
     }
 }
 
@@ -260,9 +284,9 @@ impl fmt::Display for LoopExit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "this operation would block forever: the hub has nothing left that could wake the \
-             waiting greenlet ({})",
-            self.state
+            "this operation would block forever: the main greenlet of thread {} waits, and the \
+             hub has nothing left that could ever wake it (hub: {})",
+            self.thread, self.state
         )
     }
 }
@@ -305,17 +329,142 @@ pub(crate) fn report_text(p: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Whether a payload is of a loud type and loud.
+type LoudCheck = Box<dyn Fn(&(dyn Any + Send)) -> bool + Send + Sync>;
+
+/// A payload type registered with [`register_loud_payload`]: whether an instance is loud, and
+/// how to raise it as itself through the panic hook.
+struct Loud {
+    /// Whether the payload is of this type and loud.
+    is_loud: LoudCheck,
+    /// Raises it with `panic_any` (it is of this type).
+    raise: fn(Panic) -> !,
+}
+
+/// The loud payload types, besides [`LoopExit`] (always loud).
+static LOUD: parking_lot::RwLock<Vec<Loud>> = parking_lot::RwLock::new(Vec::new());
+
+/// Makes payloads of type `T` that satisfy `loud` raise like a `panic!` when they arrive at a
+/// wait (thrown into a greenlet by [`throw_into`](crate::throw_into), or by a timer): through
+/// the panic hook, which prints them with their `Display` text, the thread's name and where
+/// they were raised, instead of unwinding silently. Catching them still works as for any
+/// payload; the hook's message is printed either way, as for a `panic!`.
+///
+/// Kills and timeouts that their code catches are silent; this is for payloads that nobody may
+/// be waiting to catch: the timeout crate registers its `Timeout` so, for a timeout raised
+/// outside its own `run` (which would otherwise leave `main` without a word). [`LoopExit`]
+/// is always loud. Also registers `T` with [`register_payload_display`].
+///
+/// # Examples
+///
+/// ```
+/// #[derive(Debug)]
+/// struct Alarm(u32);
+/// impl std::fmt::Display for Alarm {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "alarm {}", self.0) }
+/// }
+/// // Alarms above 10 are loud.
+/// gevent_hub::register_loud_payload::<Alarm>(|a| a.0 > 10);
+/// let main = greenlet::getcurrent().to_greenlet();
+/// gevent_hub::get_hub().run_callback(move || gevent_hub::throw_into(&main, Box::new(Alarm(11))));
+/// // Prints "thread 'main' panicked at ...: alarm 11" (like a panic!), then unwinds:
+/// let r = std::panic::catch_unwind(|| gevent_hub::sleep(std::time::Duration::from_secs(5)));
+/// assert_eq!(r.unwrap_err().downcast::<Alarm>().unwrap().0, 11);
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn register_loud_payload<T: Any + Send + fmt::Display>(loud: fn(&T) -> bool) {
+    fn raise_as<T: Any + Send>(p: Panic) -> ! {
+        match p.downcast::<T>() {
+            Ok(t) => panic::panic_any(*t),
+            Err(p) => panic::resume_unwind(p),
+        }
+    }
+    register_payload_display::<T>();
+    LOUD.write().push(Loud {
+        is_loud: Box::new(move |p| p.downcast_ref::<T>().is_some_and(loud)),
+        raise: raise_as::<T>,
+    });
+}
+
+/// Raises `p`, a payload that arrived at a wait (a kill, a timeout, a [`LoopExit`]), in the
+/// running greenlet. A [`LoopExit`], and a payload made loud with [`register_loud_payload`],
+/// go through the panic hook as a `panic!` would (so that one escaping `main` is printed); the
+/// others unwind silently (`resume_unwind`): kills and timeouts are the caller's to catch, and
+/// the hub reports those that escape a greenlet.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn raise(p: Panic) -> ! {
+    let p = match p.downcast::<LoopExit>() {
+        Ok(e) => panic::panic_any(*e),
+        Err(p) => p,
+    };
+    let raise = LOUD
+        .read()
+        .iter()
+        .find(|l| (l.is_loud)(&*p))
+        .map(|l| l.raise);
+    match raise {
+        Some(raise) => raise(p),
+        None => panic::resume_unwind(p),
+    }
+}
+
+/// Whether the panic hook prints `p` itself (std's hook would show a non-string payload as
+/// `Box<dyn Any>`).
+fn is_loud(p: &(dyn Any + Send)) -> bool {
+    p.is::<LoopExit>() || LOUD.read().iter().any(|l| (l.is_loud)(p))
+}
+
+/// What the hub's panic hook prints for a loud payload, as std's hook prints a `panic!`.
+fn print_loud(info: &PanicHookInfo<'_>) {
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_default();
+    let t = std::thread::current();
+    let thread = t.name().unwrap_or("<unnamed>");
+    let what = if info.payload().is::<LoopExit>() {
+        "LoopExit"
+    } else {
+        "a payload raised where it waited"
+    };
+    eprintln!(
+        "thread '{thread}' panicked{at} with {what}:\n{}",
+        panic_text(info.payload())
+    );
+    let bt = std::backtrace::Backtrace::capture();
+    if bt.status() == std::backtrace::BacktraceStatus::Captured {
+        eprintln!("stack backtrace:\n{bt}");
+    } else {
+        eprintln!(
+            "note: run with `RUST_BACKTRACE=1` environment variable to see where the greenlet \
+             waited"
+        );
+    }
+}
+
 /// Installs (once per process) a panic hook that, for panics the hub reports (see
 /// `reported_by_hub`), records `panicked at <location>: <message>` for the hub to report once,
-/// and otherwise defers to the hook that was there before. Called when a thread creates its
-/// hub.
+/// prints a [`LoopExit`] or another loud payload with its text (std's hook would print only
+/// `Box<dyn Any>`), and
+/// otherwise defers to the hook that was there before. Called when a thread creates its hub.
 pub(crate) fn install_panic_hook() {
     let _ = HUB_THREAD.try_with(|h| h.set(true));
+    // Created now, before the hub's teardown guard, so that reports made while the hub is torn
+    // down at thread exit still see it (see `hub::teardown`).
+    let _ = LAST.try_with(|_| ());
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let prev = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
             if !reported_by_hub() {
+                if is_loud(info.payload()) {
+                    return print_loud(info);
+                }
                 return prev(info);
             }
             let msg = panic_text(info.payload());
@@ -331,4 +480,71 @@ pub(crate) fn install_panic_hook() {
             let _ = LAST.try_with(|l| *l.borrow_mut() = Some((msg, text)));
         }));
     });
+}
+
+/// A hook for reporting errors (gevent's `Hub.handle_error`).
+pub(crate) type ErrorHandler = Box<dyn Fn(&ErrorReport)>;
+
+/// What the hub reports when a greenlet (or a callback) panics.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// The greenlet's name or `#id`, or `"hub"` for a callback.
+    pub context: String,
+    /// `panicked at <file:line:col>: <message>` as the panic hook saw it, or the payload's text.
+    pub message: String,
+}
+
+impl fmt::Display for ErrorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "greenlet {} {}", self.context, self.message)
+    }
+}
+
+/// An installed error handler.
+type SharedHandler = Rc<dyn Fn(&ErrorReport)>;
+
+/// Where a hub's error reports go: the handler set with
+/// [`Hub::set_error_handler`](crate::Hub::set_error_handler), or stderr.
+#[derive(Default)]
+pub(crate) struct Reporter {
+    /// The handler, if replaced (shared, so that it can replace itself while it runs).
+    handler: RefCell<Option<SharedHandler>>,
+}
+
+impl Reporter {
+    /// Sets the handler.
+    pub(crate) fn set(&self, f: ErrorHandler) {
+        *self.handler.borrow_mut() = Some(Rc::from(f));
+    }
+
+    /// Goes back to printing on stderr.
+    pub(crate) fn reset(&self) {
+        *self.handler.borrow_mut() = None;
+    }
+
+    /// Reports once, through the handler or on stderr. A handler that panics does not take
+    /// its caller down (a dying greenlet still finishes, the loop goes on): the report and the
+    /// handler's panic are printed on stderr instead.
+    pub(crate) fn report(&self, report: &ErrorReport) {
+        let h = self.handler.borrow().clone();
+        let Some(f) = h else {
+            eprintln!("{report}");
+            return;
+        };
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(report))) {
+            eprintln!("{report}");
+            eprintln!(
+                "the hub's error handler panicked while reporting that: {}",
+                report_text(&*p)
+            );
+            // A payload whose drop panics would escape here: drop it under a guard too.
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(p)));
+        }
+    }
+
+    /// Reports the panic payload `p` that escaped `context` (a callback, a raw greenlet).
+    pub(crate) fn report_panic(&self, context: String, p: &(dyn Any + Send)) {
+        let message = report_text(p);
+        self.report(&ErrorReport { context, message });
+    }
 }

@@ -4,16 +4,17 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, Value};
 
 use crate::error::GreenletError;
+use crate::hub::Action;
 use crate::hub::{get_hub, ErrorReport};
 use crate::park::throw_into;
-use crate::timer::{Action, TimerId};
-use crate::wait::{wait_one, Notify, Waitable, WaiterKey};
-use crate::waitlist::WaitList;
+use crate::timer::TimerId;
+use crate::wait::{wait_one, Waitable};
+use crate::waitlist::{Notify, WaitList, WaiterKey};
 
 thread_local! {
     /// Numbers default names, `Greenlet-N`, as gevent does.
@@ -121,6 +122,41 @@ impl<T: 'static> Shared<T> {
             .borrow()
             .as_ref()
             .is_some_and(|e| !e.links.is_empty())
+    }
+}
+
+/// Finishes a scheduled greenlet as killed if what would have started it is dropped without
+/// running (its raw greenlet killed before it ran, its `start_later` timer dropped by the
+/// hub's teardown): otherwise its self-reference (`keepalive`) would keep it, its function
+/// and its waiters for ever. Holds a weak reference (the raw greenlet's function) or a handle
+/// (the `start_later` timer).
+struct Unrun<P: Finisher>(Option<P>);
+
+/// What [`Unrun`] can finish through.
+trait Finisher {
+    /// Finishes the greenlet as killed if it is still waiting to run.
+    fn finish_unrun(&self);
+}
+
+impl<T: 'static> Finisher for std::rc::Weak<Shared<T>> {
+    fn finish_unrun(&self) {
+        if let Some(inner) = self.upgrade() {
+            Greenlet { inner }.finish_unrun();
+        }
+    }
+}
+
+impl<T: 'static> Finisher for Greenlet<T> {
+    fn finish_unrun(&self) {
+        Greenlet::finish_unrun(self);
+    }
+}
+
+impl<P: Finisher> Drop for Unrun<P> {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.finish_unrun();
+        }
     }
 }
 
@@ -243,11 +279,11 @@ impl<T: 'static> Greenlet<T> {
         });
         // The raw greenlet holds the function (inline when small) and only a weak reference
         // back, so an unstarted greenlet whose handles are all dropped is freed.
-        let weak = Rc::downgrade(&inner);
+        let mut unrun = Unrun(Some(Rc::downgrade(&inner)));
         let raw = RawGreenlet::builder()
             .parent(&hub.greenlet())
             .build(move |_: Value| {
-                if let Some(inner) = weak.upgrade() {
+                if let Some(inner) = unrun.0.take().and_then(|w| w.upgrade()) {
                     Greenlet { inner }.body(f);
                 }
             });
@@ -356,11 +392,12 @@ impl<T: 'static> Greenlet<T> {
         }
         self.inner.life.set(Life::Scheduled);
         *self.inner.keepalive.borrow_mut() = Some(self.inner.clone());
-        let me = self.clone();
+        let mut me = Unrun(Some(self.clone()));
         let id = get_hub().add_timer(
-            Instant::now() + d,
+            crate::deadline_after(d),
             true,
             Action::Call(Box::new(move || {
+                let Some(me) = me.0.take() else { return };
                 me.inner.extra().start_timer = None;
                 if me.inner.life.get() == Life::Scheduled {
                     me.launch();
@@ -368,6 +405,13 @@ impl<T: 'static> Greenlet<T> {
             })),
         );
         self.inner.extra().start_timer = Some(id);
+    }
+
+    /// Finishes it as killed if it was scheduled and never ran (see [`Unrun`]).
+    fn finish_unrun(&self) {
+        if self.inner.life.get() == Life::Scheduled {
+            self.finish(Err(GreenletError::killed()));
+        }
     }
 
     /// Queues the raw greenlet in the hub.

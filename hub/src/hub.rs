@@ -2,6 +2,42 @@
 //! greenlet crate's trampoline as that crate's [`Scheduler`]: whenever a greenlet switches to the
 //! hub, [`HubInner::schedule`] runs callbacks, timers and the poller until some greenlet is
 //! ready, and answers which one runs next.
+//!
+//! The parts of the loop are types owned by their modules, each with a small interface: the
+//! timer table ([`Timers`], which knows nothing of greenlets), the poller, the error
+//! [`Reporter`](crate::error::Reporter), the blocking [`Monitor`]. The loop describes its own
+//! state for a [`LoopExit`].
+//!
+//! # Teardown at thread exit
+//!
+//! A thread that exits with greenlets still suspended tears its hub down, from a thread-local
+//! destructor registered when the hub is created:
+//!
+//! 1. pending timers, callbacks and idle callbacks are dropped (they would never run);
+//! 2. every greenlet of the thread that has started and not finished is killed
+//!    (`GreenletExit` is raised where it waits, so its `Drop`s run), and greenlets spawned
+//!    but not started are killed without running; the loop runs until they are all dead (a
+//!    `Drop` that waits is served as usual: timers, sockets and other threads' callbacks
+//!    still work meanwhile). Greenlets spawned meanwhile are killed in further rounds;
+//! 3. the loop is closed: its poller's fds and the signal pipe are closed, callbacks queued
+//!    by other threads are dropped, and [`RemoteHub::run_callback`] returns `false` from
+//!    then on.
+//!
+//! Thread-local destructors run in the reverse order of the thread-locals' first use. The
+//! hub makes sure that what the teardown needs (the greenlet crate's state, the stack pool,
+//! its own tables) was created before its destructor was registered, so that it is destroyed
+//! after the teardown. A thread-local that the thread used for the first time *after* its hub
+//! was created may already be destroyed when the killed greenlets' `Drop`s run: such code
+//! must use [`LocalKey::try_with`](std::thread::LocalKey::try_with) (`with` panics on a
+//! destroyed thread-local, and a panic in a `Drop` that runs during the kill aborts the
+//! process), or first touch its thread-locals before its first waiting call.
+//!
+//! The process's main thread is not torn down: when `main` returns, the process exits (glibc
+//! runs the main thread's thread-local destructors inside `exit`, but killing greenlets there
+//! would run their code while the process is shutting down, and gevent does not do it
+//! either). To run the `Drop`s of greenlets still suspended, kill them before `main` returns
+//! (`killall`, or `Hub::join`). A thread that leaves by `exit` or from inside a greenlet
+//! (not its main greenlet) only closes its hub.
 
 use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
@@ -15,23 +51,49 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use greenlet::{Greenlet as RawGreenlet, Message, Scheduler, Value};
+use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, Scheduler, Value};
 use slab::Slab;
 
-use crate::error::LoopExit;
+pub(crate) use crate::error::ErrorReport;
+use crate::error::{LoopExit, Reporter};
 use crate::io::IoEntry;
 use crate::monitor::Monitor;
 use crate::park::Unparker;
 use crate::poller::{Events, Poller};
-use crate::timer::{Action, TimerId, Timers};
+use crate::timer::{TimerId, Timers};
 
 /// How many ready greenlets run between two looks at timers and the poller, so that greenlets
 /// that keep yielding cannot starve I/O (tokio's scheduler uses a similar interval).
 const BUDGET: u32 = 61;
 
+/// How many times the teardown kills the greenlets left (killing one may spawn others).
+const TEARDOWN_ROUNDS: usize = 8;
+
 thread_local! {
-    /// This thread's hub, once created.
+    /// This thread's hub, once created (and still there, closed, after its teardown).
     static HUB: RefCell<Option<Hub>> = const { RefCell::new(None) };
+    /// Tears the hub down when the thread exits; first used (so its destructor registered)
+    /// once everything the teardown needs exists.
+    static TEARDOWN: TeardownGuard = const { TeardownGuard };
+}
+
+/// What a timer does when it fires.
+pub(crate) enum Action {
+    /// Wake a parked greenlet with the empty value.
+    Wake(Unparker),
+    /// Run a callback in the hub.
+    Call(Box<dyn FnOnce()>),
+}
+
+/// Where a hub is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Life {
+    /// Running normally.
+    Running,
+    /// Killing its greenlets at thread exit.
+    TearingDown,
+    /// Torn down: its poller is closed; waits end with `LoopExit`.
+    Closed,
 }
 
 /// A handle to this thread's hub (gevent's `get_hub()`).
@@ -49,6 +111,12 @@ pub struct Hub(pub(crate) Rc<HubInner>);
 /// A thread-safe handle to a hub: runs callbacks in it from other threads, and keeps its loop
 /// alive while work it waits for is under way elsewhere (the thread pool uses it).
 ///
+/// Once the hub's thread has exited (and torn its hub down), [`run_callback`] returns `false`
+/// and [`is_alive`] is `false`.
+///
+/// [`run_callback`]: RemoteHub::run_callback
+/// [`is_alive`]: RemoteHub::is_alive
+///
 /// # Examples
 ///
 /// ```
@@ -63,31 +131,18 @@ pub struct Hub(pub(crate) Rc<HubInner>);
 /// ```
 #[derive(Clone)]
 pub struct RemoteHub {
+    /// What the hub shares with other threads.
+    shared: Arc<RemoteShared>,
+}
+
+/// The part of a hub that other threads reach.
+struct RemoteShared {
     /// The queue the hub drains.
     tx: Sender<Box<dyn FnOnce() + Send>>,
-    /// Wakes the hub's poller.
+    /// Wakes the hub's poller; closed by the teardown.
     poller: Arc<Poller>,
     /// Operations under way elsewhere that the hub must stay alive for.
-    refs: Arc<AtomicUsize>,
-}
-
-/// A hook for reporting errors (gevent's `Hub.handle_error`); an `Rc` so that it is called
-/// outside the hub's borrow (it may replace itself).
-type ErrorHandler = Rc<dyn Fn(&ErrorReport)>;
-
-/// What the hub reports when a greenlet (or a callback) panics.
-#[derive(Debug, Clone)]
-pub struct ErrorReport {
-    /// The greenlet's name or `#id`, or `"hub"` for a callback.
-    pub context: String,
-    /// `panicked at <file:line:col>: <message>` as the panic hook saw it, or the payload's text.
-    pub message: String,
-}
-
-impl fmt::Display for ErrorReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "greenlet {} {}", self.context, self.message)
-    }
+    refs: AtomicUsize,
 }
 
 /// The hub's state.
@@ -103,7 +158,7 @@ pub struct HubInner {
     /// Callbacks to run when the loop is about to block (gevent's `idle`).
     idle: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// Deadlines.
-    timers: RefCell<Timers>,
+    timers: RefCell<Timers<Action>>,
     /// Readiness of fds (a `polling::Poller`, edge-triggered registrations; see the `io`
     /// module); shared with [`RemoteHub`] for `notify`.
     pub(crate) poller: Arc<Poller>,
@@ -119,14 +174,18 @@ pub struct HubInner {
     remote: RemoteHub,
     /// Ready greenlets left before the next look at timers and the poller.
     budget: Cell<u32>,
-    /// The error reporter, if replaced.
-    error_handler: RefCell<Option<ErrorHandler>>,
+    /// Where error reports go.
+    errors: Reporter,
     /// The blocking monitor's view of this hub.
     pub(crate) monitor: Monitor,
     /// Greenlets in `Hub::join`, woken when the loop runs dry.
     joiners: RefCell<Vec<Unparker>>,
     /// Whether the loop is inside `schedule` (for `is_in_loop`).
     in_loop: Cell<bool>,
+    /// Running, tearing down, or closed.
+    life: Cell<Life>,
+    /// While tearing down: the greenlets killed in the current round, not yet seen dead.
+    teardown_targets: RefCell<Vec<RawGreenlet>>,
 }
 
 /// This thread's hub, created on first use (gevent's `get_hub()`).
@@ -138,6 +197,11 @@ pub struct HubInner {
 /// let b = gevent_hub::get_hub();
 /// assert!(a.greenlet() == b.greenlet());
 /// ```
+///
+/// # Panics
+///
+/// If the hub's poller cannot be created (the process is out of fds), or if called from a
+/// thread-local destructor after the hub's own thread-locals were destroyed.
 ///
 /// # Switches
 ///
@@ -156,18 +220,24 @@ pub fn get_hub() -> Hub {
 fn create_hub() -> Hub {
     let hub = Hub::create().expect("cannot create the hub's poller");
     HUB.with(|h| *h.borrow_mut() = Some(hub.clone()));
+    // Last: the teardown's destructor then runs before those of everything created above.
+    TEARDOWN.with(|_| ());
     hub
 }
 
 impl Hub {
     fn create() -> io::Result<Hub> {
         crate::error::install_panic_hook();
+        greenlet::init_thread();
+        crate::io::init_thread();
         let poller = Arc::new(Poller::new()?);
         let (tx, rx) = crossbeam_channel::unbounded();
         let remote = RemoteHub {
-            tx,
-            poller: poller.clone(),
-            refs: Arc::new(AtomicUsize::new(0)),
+            shared: Arc::new(RemoteShared {
+                tx,
+                poller: poller.clone(),
+                refs: AtomicUsize::new(0),
+            }),
         };
         let inner = Rc::new(HubInner {
             greenlet: OnceCell::new(),
@@ -182,10 +252,12 @@ impl Hub {
             remote_rx: rx,
             remote,
             budget: Cell::new(BUDGET),
-            error_handler: RefCell::new(None),
+            errors: Reporter::default(),
             monitor: Monitor::new(),
             joiners: RefCell::new(Vec::new()),
             in_loop: Cell::new(false),
+            life: Cell::new(Life::Running),
+            teardown_targets: RefCell::new(Vec::new()),
         });
         let g = greenlet::install_scheduler(inner.clone());
         let _ = inner.greenlet.set(g);
@@ -283,12 +355,14 @@ impl Hub {
         self.0.remote.clone()
     }
 
-    /// Adds a timer.
-    pub(crate) fn add_timer(&self, deadline: Instant, refd: bool, action: Action) -> TimerId {
-        self.0.timers.borrow_mut().add(deadline, refd, action)
+    /// Adds a timer firing at `deadline` (`None`: never; see the `timer` module).
+    #[inline]
+    pub(crate) fn add_timer(&self, deadline: Option<Instant>, refd: bool, a: Action) -> TimerId {
+        self.0.timers.borrow_mut().add(deadline, refd, a)
     }
 
     /// Cancels a timer (dropping its action outside the timer table's borrow).
+    #[inline]
     pub(crate) fn cancel_timer(&self, id: TimerId) {
         let action = self.0.timers.borrow_mut().cancel(id);
         drop(action);
@@ -304,7 +378,8 @@ impl Hub {
         self.0.timers.borrow_mut().set_ref(id, refd)
     }
 
-    /// Runs `f(d)` in the hub after `d`, returning a handle that cancels it.
+    /// Runs `f` in the hub after `d`, returning a handle that cancels it. A `d` too long for
+    /// the clock (`Duration::MAX`) never fires, and such a timer does not keep the loop alive.
     ///
     /// # Examples
     ///
@@ -318,8 +393,7 @@ impl Hub {
     ///
     /// Never.
     pub fn call_later(&self, d: Duration, f: impl FnOnce() + 'static) -> Timer {
-        let deadline = Instant::now() + d;
-        let id = self.add_timer(deadline, true, Action::Call(Box::new(f)));
+        let id = self.add_timer(crate::deadline_after(d), true, Action::Call(Box::new(f)));
         Timer {
             hub: self.clone(),
             id,
@@ -340,7 +414,7 @@ impl Hub {
     ///
     /// Never.
     pub fn set_error_handler(&self, f: impl Fn(&ErrorReport) + 'static) {
-        *self.0.error_handler.borrow_mut() = Some(Rc::new(f));
+        self.0.errors.set(Box::new(f));
     }
 
     /// Goes back to printing errors on stderr.
@@ -349,7 +423,7 @@ impl Hub {
     ///
     /// Never.
     pub fn reset_error_handler(&self) {
-        *self.0.error_handler.borrow_mut() = None;
+        self.0.errors.reset();
     }
 
     /// Reports an error the gevent way: once, through the error handler. Every report goes
@@ -357,24 +431,12 @@ impl Hub {
     /// still finishes, the loop goes on): the report and the handler's panic are printed on
     /// stderr instead.
     pub(crate) fn handle_error(&self, report: ErrorReport) {
-        let h = self.0.error_handler.borrow().clone();
-        let Some(f) = h else {
-            eprintln!("{report}");
-            return;
-        };
-        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(&report))) {
-            eprintln!("{report}");
-            eprintln!(
-                "the hub's error handler panicked while reporting that: {}",
-                crate::error::report_text(&*p)
-            );
-            // A payload whose drop panics would escape here: drop it under a guard too.
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(p)));
-        }
+        self.0.errors.report(&report);
     }
 
     /// Runs the loop until nothing in it is left that keeps it alive, or until `timeout`;
     /// returns `true` if it ran dry (gevent's `hub.join()` / `gevent.wait()` with no objects).
+    /// A `timeout` too long for the clock (`Duration::MAX`) is no limit.
     ///
     /// # Panics
     ///
@@ -398,14 +460,14 @@ impl Hub {
                 return true;
             }
         }
-        let deadline = timeout.map(|d| Instant::now() + d);
+        let deadline = timeout.and_then(crate::deadline_after);
         let mut timer = None;
         let v = crate::park::park(|u| {
             if let Some(d) = deadline {
                 let t = u.clone();
                 // Not ref'd: the deadline alone must not keep the loop alive.
                 timer = Some(self.add_timer(
-                    d,
+                    Some(d),
                     false,
                     Action::Call(Box::new(move || {
                         t.wake(Value::new(false));
@@ -429,11 +491,18 @@ impl Hub {
         self.0.in_loop.get()
     }
 
-    /// Starts the blocking monitor for this hub: a thread named `gevent-monitor` that reports,
-    /// through `tracing` (at WARN level), any time the hub has not come back to its loop for
-    /// longer than `max_blocking_time`, naming the greenlet that was running. It is also
-    /// started by the environment variable `GEVENT_MONITOR_THREAD_ENABLE=1` (with
-    /// `GEVENT_MAX_BLOCKING_TIME` in seconds, default 0.1), as in gevent.
+    /// Starts the blocking monitor for this hub: a thread named `gevent-monitor` that reports
+    /// any time the hub has not come back to its loop for longer than `max_blocking_time`,
+    /// naming the greenlet that was running: through `tracing` (at WARN level) when a
+    /// subscriber is installed, else on stderr. It is also started by the environment variable
+    /// `GEVENT_MONITOR_THREAD_ENABLE=1` (with `GEVENT_MAX_BLOCKING_TIME` in seconds, default
+    /// 0.1), as in gevent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gevent_hub::get_hub().start_monitor(std::time::Duration::from_secs(1));
+    /// ```
     ///
     /// # Switches
     ///
@@ -450,22 +519,39 @@ impl fmt::Debug for Hub {
             .field("callbacks", &self.0.callbacks.borrow().len())
             .field("timers", &self.0.timers.borrow().len())
             .field("fds", &self.0.io.borrow().len())
+            .field("life", &self.0.life.get())
             .finish()
     }
 }
 
 impl RemoteHub {
     /// Runs `f` in the hub's thread, in its loop, as soon as it looks (it is woken if it
-    /// sleeps). Returns `false` if the hub's thread has gone.
+    /// sleeps). Returns `false` (and drops `f`) if the hub's thread has exited.
     ///
     /// # Switches
     ///
     /// Never (this is called from other threads).
     pub fn run_callback(&self, f: impl FnOnce() + Send + 'static) -> bool {
-        if self.tx.send(Box::new(f)).is_err() {
-            return false;
-        }
-        self.poller.notify().is_ok()
+        let s = &self.shared;
+        s.poller.send_and_notify(|| s.tx.send(Box::new(f)).is_ok())
+    }
+
+    /// Whether the hub's thread is still there (it has not exited and torn its hub down).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let remote = std::thread::spawn(|| gevent_hub::get_hub().remote()).join().unwrap();
+    /// assert!(!remote.is_alive());
+    /// assert!(!remote.run_callback(|| ()));
+    /// assert!(gevent_hub::get_hub().remote().is_alive());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_alive(&self) -> bool {
+        self.shared.poller.is_open()
     }
 
     /// Keeps the hub's loop alive (it will not report "would block forever") until the guard
@@ -476,23 +562,37 @@ impl RemoteHub {
     ///
     /// Never.
     pub fn hold(&self) -> HoldGuard {
-        self.refs.fetch_add(1, Ordering::SeqCst);
+        self.shared.refs.fetch_add(1, Ordering::SeqCst);
         HoldGuard {
-            refs: self.refs.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
 
+impl fmt::Debug for RemoteHub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteHub")
+            .field("alive", &self.is_alive())
+            .field("holds", &self.shared.refs.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
 /// Keeps a hub's loop alive while it exists; see [`RemoteHub::hold`].
-#[derive(Debug)]
 pub struct HoldGuard {
-    /// The hub's count of holds.
-    refs: Arc<AtomicUsize>,
+    /// The hub's shared state (its count of holds).
+    shared: Arc<RemoteShared>,
+}
+
+impl fmt::Debug for HoldGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HoldGuard")
+    }
 }
 
 impl Drop for HoldGuard {
     fn drop(&mut self) {
-        self.refs.fetch_sub(1, Ordering::SeqCst);
+        self.shared.refs.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -552,12 +652,16 @@ impl HubInner {
     /// Whether anything other than the greenlet asking (which is parked, waiting on the loop)
     /// keeps the loop alive.
     fn alive_besides_caller(&self) -> bool {
-        !self.ready.borrow().is_empty()
-            || !self.callbacks.borrow().is_empty()
-            || self.timers.borrow().refs() > 0
-            || self.io_refs.get() > 0
-            || self.remote.refs.load(Ordering::SeqCst) > 0
-            || !self.remote_rx.is_empty()
+        !self.ready.borrow().is_empty() || !self.callbacks.borrow().is_empty() || self.refd()
+    }
+
+    /// Whether a timer, an fd waiter, a remote hold or a remote callback keeps the loop alive.
+    fn refd(&self) -> bool {
+        self.life.get() != Life::Closed
+            && (self.timers.borrow().refs() > 0
+                || self.io_refs.get() > 0
+                || self.remote.shared.refs.load(Ordering::SeqCst) > 0
+                || !self.remote_rx.is_empty())
     }
 
     /// Runs one callback, reporting a panic instead of propagating it.
@@ -569,13 +673,7 @@ impl HubInner {
 
     /// Reports a panic that escaped a callback or a raw greenlet.
     fn report_panic(&self, context: String, p: &(dyn Any + Send)) {
-        let message = crate::error::report_text(p);
-        Hub(self.rc_self()).handle_error(ErrorReport { context, message });
-    }
-
-    /// An `Rc` to this hub (it is always owned by the thread's `HUB`).
-    fn rc_self(&self) -> Rc<HubInner> {
-        get_hub().0
+        self.errors.report_panic(context, p);
     }
 
     /// Fires due timers, runs queued callbacks and remote callbacks. Returns whether anything
@@ -639,23 +737,33 @@ impl HubInner {
         let timeout = if busy || !block {
             Some(Duration::ZERO)
         } else {
-            let alive = self.timers.borrow().refs() > 0
-                || self.io_refs.get() > 0
-                || self.remote.refs.load(Ordering::SeqCst) > 0
-                || !self.remote_rx.is_empty();
-            if !alive {
+            if !self.refd() || self.teardown_done() {
                 return false;
             }
             let next = self.timers.borrow_mut().next_deadline();
             next.map(|d| d.saturating_duration_since(Instant::now()))
         };
-        if timeout == Some(Duration::ZERO) && self.io.borrow().is_empty() && !block {
+        if self.life.get() == Life::Closed
+            || (timeout == Some(Duration::ZERO) && self.io.borrow().is_empty() && !block)
+        {
             // Nothing to poll: skip the poller's system calls.
         } else {
             self.poll(timeout);
         }
         self.run_callbacks();
         true
+    }
+
+    /// While tearing down: whether every greenlet killed in this round has died, so the
+    /// teardown can go on (greenlets spawned meanwhile are the next round's).
+    #[cold]
+    fn teardown_done(&self) -> bool {
+        if self.life.get() != Life::TearingDown {
+            return false;
+        }
+        let mut t = self.teardown_targets.borrow_mut();
+        t.retain(|g| !g.is_dead());
+        t.is_empty()
     }
 }
 
@@ -697,7 +805,12 @@ impl Scheduler for HubInner {
                     continue;
                 }
                 self.in_loop.set(false);
-                let e = LoopExit::new(self);
+                if self.life.get() == Life::TearingDown {
+                    // A teardown round is over, and main is not parked: it threw into a
+                    // greenlet suspended outside the hub (see `kill_all`).
+                    return (greenlet::main(), Message::Value(Value::empty()));
+                }
+                let e = LoopExit::new(self.describe());
                 return (greenlet::main(), Message::Throw(Box::new(e)));
             }
         }
@@ -723,17 +836,145 @@ impl HubInner {
     }
 
     /// A one-line summary of what the loop holds, for `LoopExit`.
-    pub(crate) fn describe(&self) -> String {
-        format!(
-            "ready={} callbacks={} timers={} (keeping it alive: {}) fds={} (waiters keeping it \
-             alive: {}) remote holds={}",
+    fn describe(&self) -> String {
+        let t = self.timers.borrow();
+        let mut s = format!(
+            "ready={} callbacks={} timers={} (keeping it alive: {}) fds={} (waiters keeping \
+             it alive: {}) remote holds={}",
             self.ready.borrow().len(),
             self.callbacks.borrow().len(),
-            self.timers.borrow().len(),
-            self.timers.borrow().refs(),
+            t.len(),
+            t.refs(),
             self.io.borrow().len(),
             self.io_refs.get(),
-            self.remote.refs.load(Ordering::SeqCst)
-        )
+            self.remote.shared.refs.load(Ordering::SeqCst)
+        );
+        if self.life.get() == Life::Closed {
+            s.push_str("; the hub was torn down when its thread exited");
+        }
+        s
+    }
+}
+
+/// Tears the hub down at thread exit (see the module docs).
+struct TeardownGuard;
+
+impl Drop for TeardownGuard {
+    fn drop(&mut self) {
+        let Some(hub) = HUB.try_with(|h| h.borrow().clone()).ok().flatten() else {
+            return;
+        };
+        if is_main_thread() {
+            // The process is exiting: see the module docs.
+            return;
+        }
+        hub.0.teardown();
+    }
+}
+
+/// Whether this is the process's main thread.
+fn is_main_thread() -> bool {
+    rustix::thread::gettid() == rustix::process::getpid()
+}
+
+impl HubInner {
+    /// Kills every greenlet of the thread, then closes the loop (see the module docs).
+    fn teardown(&self) {
+        if self.life.get() != Life::Running {
+            return;
+        }
+        let cur = greenlet::getcurrent();
+        if cur.is_main() && !self.in_loop.get() {
+            self.life.set(Life::TearingDown);
+            let left = self.kill_all();
+            if left > 0 {
+                eprintln!(
+                    "gevent: {left} greenlet(s) of thread {:?} could not be killed when it \
+                     exited (suspended outside the hub, or respawning); they are leaked",
+                    std::thread::current().name().unwrap_or("<unnamed>")
+                );
+            }
+        }
+        self.close();
+    }
+
+    /// Kills the thread's greenlets, in rounds (killing one may spawn others); returns how many
+    /// are left alive.
+    fn kill_all(&self) -> usize {
+        for _ in 0..TEARDOWN_ROUNDS {
+            self.drop_pending();
+            let alive = greenlet::alive();
+            let unstarted = self.kill_unstarted();
+            if alive.is_empty() && unstarted.is_empty() {
+                return 0;
+            }
+            // Greenlets that wait in the hub (parked, or ready to run) get the kill through
+            // it; the others were suspended by a raw switch, outside the hub.
+            let ready: Vec<RawGreenlet> = self.ready.borrow().iter().map(|e| e.0.clone()).collect();
+            let (hubbed, outside): (Vec<_>, Vec<_>) = alive
+                .into_iter()
+                .partition(|g| crate::park::is_parked(g) || ready.contains(g));
+            for g in &hubbed {
+                crate::park::throw_into(g, Box::new(GreenletExit));
+            }
+            *self.teardown_targets.borrow_mut() = hubbed.into_iter().chain(unstarted).collect();
+            let r = panic::catch_unwind(AssertUnwindSafe(|| {
+                crate::park::park(|u| self.joiners.borrow_mut().push(u));
+            }));
+            drop(r);
+            for g in outside {
+                if g.is_dead() {
+                    continue;
+                }
+                *self.teardown_targets.borrow_mut() = vec![g.clone()];
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| g.throw(GreenletExit)));
+            }
+            self.teardown_targets.borrow_mut().clear();
+        }
+        self.drop_pending();
+        greenlet::alive_count()
+    }
+
+    /// Drops pending timers, callbacks and idle callbacks (outside the tables' borrows).
+    fn drop_pending(&self) {
+        let timers = self.timers.borrow_mut().drain();
+        drop(timers);
+        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        drop(callbacks);
+        let idle = std::mem::take(&mut *self.idle.borrow_mut());
+        drop(idle);
+    }
+
+    /// Makes every greenlet in the ready queue that never started die without running;
+    /// returns them.
+    fn kill_unstarted(&self) -> Vec<RawGreenlet> {
+        let mut killed = Vec::new();
+        for (g, m) in self.ready.borrow_mut().iter_mut() {
+            if !g.is_started() && !g.is_dead() {
+                *m = Message::Throw(Box::new(GreenletExit));
+                killed.push(g.clone());
+            }
+        }
+        killed
+    }
+
+    /// Closes the loop: drops what is queued, wakes fd waiters with "closed", closes the
+    /// signal pipe and the poller; other threads' callbacks are refused from then on.
+    fn close(&self) {
+        self.life.set(Life::Closed);
+        crate::signal::teardown();
+        self.drop_pending();
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        drop(ready);
+        let joiners = std::mem::take(&mut *self.joiners.borrow_mut());
+        drop(joiners);
+        let io: Vec<IoEntry> = self.io.borrow_mut().drain().collect();
+        drop(io);
+        self.io_refs.set(0);
+        self.poller.close();
+        while let Ok(f) = self.remote_rx.try_recv() {
+            drop(f);
+        }
+        self.monitor.stop();
     }
 }

@@ -729,6 +729,7 @@ impl<T: AsRawFd> IoSource<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         let mut deadline: Option<Instant> = None;
+        let timeout = timeout.filter(|t| crate::deadline_after(*t).is_some());
         let st = &*self.st;
         loop {
             if st.is_ready(bit) {
@@ -880,6 +881,13 @@ thread_local! {
     static TEMP: RefCell<HashMap<RawFd, Vec<(u64, usize)>>> = RefCell::new(HashMap::new());
     /// The next id of a temporary registration.
     static TEMP_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Creates this module's thread-locals before the hub's teardown guard, so that they outlive
+/// the teardown at thread exit (see the `hub` module: a socket dropped by a greenlet killed
+/// there still finds `TEMP`).
+pub(crate) fn init_thread() {
+    let _ = TEMP.try_with(|_| ());
 }
 
 /// A temporary registration of an fd the caller owns, for one wait.

@@ -8,7 +8,7 @@
 //! # Implementation
 //!
 //! * The first call that waits creates this thread's hub ([`get_hub`]): a
-//!   [`polling::Poller`] (epoll), a binary heap of timers, a FIFO of callbacks and of ready
+//!   [`polling::Poller`] (epoll), a timer table (a FIFO and a heap), a FIFO of callbacks and of ready
 //!   greenlets, and a thread-safe queue that other threads reach through [`RemoteHub`] (woken
 //!   through the poller's `notify`). There is no runtime to build and nothing to
 //!   `block_on`.
@@ -108,7 +108,7 @@ mod park;
 mod poller;
 pub mod resolver;
 pub mod select;
-mod signal;
+pub mod signal;
 pub mod threadpool;
 mod timer;
 mod wait;
@@ -116,11 +116,13 @@ mod waitlist;
 
 use std::time::{Duration, Instant};
 
-pub use crate::error::{register_payload_display, GreenletError, LoopExit};
+pub use crate::error::{
+    register_loud_payload, register_payload_display, ErrorReport, GreenletError, LoopExit,
+};
 pub use crate::glet::{
     kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, LinkId, Run,
 };
-pub use crate::hub::{get_hub, ErrorReport, HoldGuard, Hub, RemoteHub, Timer};
+pub use crate::hub::{get_hub, HoldGuard, Hub, RemoteHub, Timer};
 pub use crate::io::{wait_read, wait_write, ConcurrentUse, IoSource};
 
 /// Waiting on file descriptors (gevent's `gevent.os`): [`wait_read`], [`wait_write`],
@@ -199,14 +201,45 @@ fn sleep_inner(d: Duration, refd: bool) {
         return;
     }
     let hub = get_hub();
-    let Some(deadline) = Instant::now().checked_add(d) else {
+    let Some(deadline) = deadline_after(d) else {
         // Longer than the clock can express: wait for a kill.
         park(std::mem::forget);
         return;
     };
     let timer = std::cell::Cell::new(None);
     let _cancel = CancelTimer(&hub, &timer);
-    park(|u| timer.set(Some(hub.add_timer(deadline, refd, timer::Action::Wake(u)))));
+    park(|u| {
+        timer.set(Some(hub.add_timer(
+            Some(deadline),
+            refd,
+            hub::Action::Wake(u),
+        )))
+    });
+}
+
+/// The deadline `d` from now, or `None` if it lies beyond what [`Instant`] can represent
+/// (`Duration::MAX`, or anything close): every timeout of the runtime goes through this, so
+/// that a `Duration` too long for the clock means "no deadline" (wait for ever) instead of a
+/// panic.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use gevent_hub::deadline_after;
+/// assert!(deadline_after(Duration::from_secs(1)).unwrap() > Instant::now());
+/// assert_eq!(deadline_after(Duration::MAX), None);
+/// // With an optional timeout: `None` and `Some(Duration::MAX)` both mean no deadline.
+/// let timeout: Option<Duration> = Some(Duration::MAX);
+/// assert_eq!(timeout.and_then(deadline_after), None);
+/// ```
+///
+/// # Switches
+///
+/// Never.
+#[inline]
+pub fn deadline_after(d: Duration) -> Option<Instant> {
+    Instant::now().checked_add(d)
 }
 
 /// Cancels a timer on scope exit (a no-op once it fired).

@@ -4,7 +4,8 @@
 //! its poller. A thread named `gevent-monitor` looks every half threshold: if the hub is not in
 //! its poller and the counter has not moved for longer than the threshold, a greenlet has been
 //! running without switching out all that time (blocking the thread), and the monitor reports
-//! it through `tracing` with the greenlet's id and name.
+//! it with the greenlet's id and name: through `tracing` (at WARN) when a global subscriber is
+//! installed, else on stderr (a monitor the user turned on must never be silent).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -104,6 +105,14 @@ impl Monitor {
                             .as_deref()
                             .map(|n| format!(" ('{n}')"))
                             .unwrap_or_default();
+                        if !tracing::dispatcher::has_been_set() {
+                            eprintln!(
+                                "gevent monitor: the hub has not run its loop for {blocked:?} \
+                                 (max_blocking_time {max_blocking:?}): greenlet #{id}{shown} is \
+                                 blocking the thread"
+                            );
+                            continue;
+                        }
                         tracing::warn!(
                             greenlet.id = id,
                             greenlet.name = name.as_deref().unwrap_or(""),
@@ -123,9 +132,16 @@ impl Monitor {
     }
 }
 
+impl Monitor {
+    /// Stops the monitor thread (it notices within half its threshold).
+    pub(crate) fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Drop for Monitor {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
+        self.stop();
     }
 }
 

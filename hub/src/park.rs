@@ -133,7 +133,7 @@ fn take_next(st: &WaitState) -> Option<Panic> {
 #[inline(never)]
 fn raise(st: &WaitState, p: Panic) -> ! {
     st.set_word(st.word() | UNWIND_HINT);
-    panic::resume_unwind(p)
+    crate::error::raise(p)
 }
 
 /// Whether the running greenlet (whose state is `st`) is unwinding, as far as the hub can tell
@@ -723,6 +723,12 @@ pub fn park_no_unwind(
             Err(ParkError::Interrupted(InterruptKind::Kill))
         }
     }
+}
+
+/// Whether `g` is in a wait of the hub that nobody has ended yet (the thread's teardown
+/// kills such greenlets through the hub).
+pub(crate) fn is_parked(g: &RawGreenlet) -> bool {
+    g.wait_state().word() & PHASE == PARKED
 }
 
 /// Delivers an interrupt to `g` (rule 1 of the module docs).

@@ -186,7 +186,7 @@ pub fn iwait<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Iwait<'_, W>
         waiter,
         keys,
         remaining: objs.len(),
-        deadline: timeout.map(|d| Instant::now() + d),
+        deadline: timeout.and_then(crate::deadline_after),
     }
 }
 
@@ -274,7 +274,7 @@ pub fn wait<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Vec<usize> {
 /// ready by the time the one before is, so this registers with few of them), then sorts the
 /// ready ones by [`Waitable::ready_order`].
 fn wait_in_turn<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Vec<usize> {
-    let deadline = timeout.map(|d| Instant::now() + d);
+    let deadline = timeout.and_then(crate::deadline_after);
     for o in objs {
         if o.ready() {
             continue;

@@ -88,4 +88,52 @@ fn signal_handler_runs_in_a_greenlet() {
 
     // Uncatchable signals are an error, not a panic.
     assert!(signal_handler(libc::SIGKILL, || {}).is_err());
+    assert!(signal_handler(0, || {}).is_err());
+    assert!(signal_handler(1000, || {}).is_err());
+
+    // Dropping the handle keeps the handler (gevent's behaviour): it stays until `cancel`.
+    let kept: Rc<RefCell<u32>> = Rc::default();
+    let k = kept.clone();
+    let signum = {
+        // The handle is dropped at the end of this block.
+        let h = signal_handler(gevent_hub::signal::SIGUSR1, move || *k.borrow_mut() += 1);
+        h.unwrap().signum()
+    };
+    for round in 1..=2 {
+        raise(signum);
+        assert!(wait_for(|| *kept.borrow() == round), "round {round}");
+    }
+
+    // A panic in a handler is reported under the handler's name.
+    let reports: Rc<RefCell<Vec<gevent_hub::ErrorReport>>> = Rc::default();
+    let r = reports.clone();
+    get_hub().set_error_handler(move |rep| r.borrow_mut().push(rep.clone()));
+    let bad = signal_handler(gevent_hub::signal::SIGUSR2, || panic!("handler failed")).unwrap();
+    raise(gevent_hub::signal::SIGUSR2);
+    assert!(wait_for(|| !reports.borrow().is_empty()));
+    get_hub().reset_error_handler();
+    let rep = reports.borrow()[0].clone();
+    assert!(
+        rep.context.contains("signal handler") && rep.context.contains("SIGUSR2"),
+        "{rep:?}"
+    );
+    assert!(rep.message.contains("handler failed"), "{rep:?}");
+    bad.cancel();
+}
+
+/// The constants are the platform's signal numbers.
+#[test]
+fn signal_constants() {
+    use gevent_hub::signal::*;
+    assert_eq!(
+        [SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2],
+        [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGQUIT,
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGUSR2
+        ]
+    );
 }

@@ -76,6 +76,8 @@ thread_local! {
     /// This thread's started timeouts, by id: from `start` until `cancel`, or until the payload
     /// is raised (entries whose payload left are swept as the table grows).
     static ARMED: RefCell<Armed> = RefCell::new(Armed::default());
+    /// The timeouts whose `run` is under way on this thread (their payload has an owner).
+    static RUNNING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The table of started timeouts.
@@ -241,9 +243,11 @@ impl Timeout {
     ///
     /// Never.
     pub fn start(&self) {
-        // A Timeout that escapes its greenlet is reported by the hub with its own text.
+        // A Timeout that escapes its greenlet is reported by the hub with its own text; one
+        // raised outside its own `run` (nobody owns it) is raised like a panic, so that it is
+        // never silent (in `main` above all).
         static REGISTER: std::sync::Once = std::sync::Once::new();
-        REGISTER.call_once(gevent_hub::register_payload_display::<Timeout>);
+        REGISTER.call_once(|| gevent_hub::register_loud_payload::<Timeout>(|t| !t.in_run()));
         assert!(
             !self.pending(),
             "Timeout::start: {self:?} is already started; to restart it, cancel it first"
@@ -386,7 +390,14 @@ impl Timeout {
         if !self.pending() {
             self.start();
         }
+        let _ = RUNNING.try_with(|r| r.borrow_mut().push(self.id));
         let r = panic::catch_unwind(AssertUnwindSafe(f));
+        let _ = RUNNING.try_with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(i) = r.iter().rposition(|&id| id == self.id) {
+                r.remove(i);
+            }
+        });
         self.cancel();
         match r {
             Ok(v) => Ok(v),
@@ -396,6 +407,15 @@ impl Timeout {
                 Err(p) => panic::resume_unwind(p),
             },
         }
+    }
+}
+
+impl Timeout {
+    /// Whether a `run` of this timeout is under way on this thread.
+    fn in_run(&self) -> bool {
+        RUNNING
+            .try_with(|r| r.borrow().contains(&self.id))
+            .unwrap_or(false)
     }
 }
 
