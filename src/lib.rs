@@ -18,10 +18,12 @@
 //! * Time limits: [`Timeout`], [`with_timeout`].
 //! * Greenlet-local storage: [`greenlet_local!`], [`local::Local`].
 //! * Processes: [`subprocess`] (`Command`, `Child`, `communicate`; std's API, waits switch).
-//! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`),
-//!   [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`), [`threadpool`], [`resolver`].
+//! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`,
+//!   `gethostbyname`), [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`),
+//!   [`threadpool`], [`resolver`].
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
-//!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
+//!   [`Unparker`] (how every wait is built), [`reactor`] (how every fd wait is built:
+//!   `IoSource`, `Registration`).
 //!
 //! # Examples
 //!
@@ -47,13 +49,22 @@ pub use greenlet;
 pub use gevent_hub::{
     get_hub, getcurrent, idle, iwait, joinall, joinall_with, kill, killall, killall_with, park,
     park_timeout, signal_handler, sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into,
-    wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub, IoSource, Iwait,
-    JoinAll, KillOptions, LinkId, LoopExit, Panic, RemoteHub, Run, SignalHandle, TimedOut, Timer,
-    Unparker, Waitable, WaiterKey, WaiterSet,
+    wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub, Iwait, JoinAll,
+    KillOptions, LinkId, LoopExit, Panic, RemoteHub, Run, SignalHandle, TimedOut, Timer, Unparker,
+    Waitable, WaiterKey, WaiterSet,
 };
 
 #[doc(inline)]
-pub use gevent_hub::{net, select, threadpool};
+pub use gevent_hub::reactor;
+
+#[doc(inline)]
+pub use gevent_net as net;
+#[doc(inline)]
+pub use gevent_net::{os, select};
+#[doc(inline)]
+pub use gevent_threadpool as threadpool;
+#[doc(inline)]
+pub use gevent_threadpool::resolver;
 
 #[doc(inline)]
 pub use gevent_event as event;
@@ -78,6 +89,3 @@ pub mod local {
 
 #[doc(inline)]
 pub use gevent_local::greenlet_local;
-
-#[doc(inline)]
-pub use gevent_hub::{os, resolver};

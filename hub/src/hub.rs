@@ -16,13 +16,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use greenlet::{Greenlet as RawGreenlet, Message, Scheduler, Value};
-use slab::Slab;
 
 use crate::error::LoopExit;
-use crate::io::IoEntry;
 use crate::monitor::Monitor;
 use crate::park::Unparker;
 use crate::poller::{Events, Poller};
+use crate::reactor::Reactor;
 use crate::timer::{Action, TimerId, Timers};
 
 /// How many ready greenlets run between two looks at timers and the poller, so that greenlets
@@ -101,15 +100,13 @@ pub struct HubInner {
     idle: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// Deadlines.
     timers: RefCell<Timers>,
-    /// Readiness of fds (a `polling::Poller`, edge-triggered registrations; see the `io`
-    /// module); shared with [`RemoteHub`] for `notify`.
-    pub(crate) poller: Arc<Poller>,
+    /// Readiness of fds (a `polling::Poller`); shared with [`RemoteHub`] for `notify`, and
+    /// with the reactor, which registers fds with it.
+    poller: Arc<Poller>,
     /// The buffer for poller events.
     events: RefCell<Events>,
-    /// Registered fds, keyed by poller key.
-    pub(crate) io: RefCell<Slab<IoEntry>>,
-    /// Parked waiters on fds that keep the loop alive.
-    pub(crate) io_refs: Cell<usize>,
+    /// Registered fds, their readiness and waiters (see the `reactor` module).
+    pub(crate) reactor: Reactor,
     /// Callbacks from other threads.
     remote_rx: Receiver<Box<dyn FnOnce() + Send>>,
     /// The handle other threads use.
@@ -172,10 +169,9 @@ impl Hub {
             callbacks: RefCell::new(VecDeque::new()),
             idle: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Timers::default()),
+            reactor: Reactor::new(poller.clone()),
             poller,
             events: RefCell::new(Events::new()),
-            io: RefCell::new(Slab::new()),
-            io_refs: Cell::new(0),
             remote_rx: rx,
             remote,
             budget: Cell::new(BUDGET),
@@ -422,7 +418,7 @@ impl fmt::Debug for Hub {
             .field("ready", &self.0.ready.borrow().len())
             .field("callbacks", &self.0.callbacks.borrow().len())
             .field("timers", &self.0.timers.borrow().len())
-            .field("fds", &self.0.io.borrow().len())
+            .field("fds", &self.0.reactor.len())
             .finish()
     }
 }
@@ -522,7 +518,7 @@ impl HubInner {
         !self.ready.borrow().is_empty()
             || !self.callbacks.borrow().is_empty()
             || self.timers.borrow().refs() > 0
-            || self.io_refs.get() > 0
+            || self.reactor.refs() > 0
             || self.remote.refs.load(Ordering::SeqCst) > 0
             || !self.remote_rx.is_empty()
     }
@@ -589,7 +585,7 @@ impl HubInner {
             }
             return;
         }
-        crate::io::dispatch(self, &events);
+        self.reactor.dispatch(&events);
     }
 
     /// One turn of the loop: callbacks, then a poll that blocks only if `block` and nothing
@@ -607,7 +603,7 @@ impl HubInner {
             Some(Duration::ZERO)
         } else {
             let alive = self.timers.borrow().refs() > 0
-                || self.io_refs.get() > 0
+                || self.reactor.refs() > 0
                 || self.remote.refs.load(Ordering::SeqCst) > 0
                 || !self.remote_rx.is_empty();
             if !alive {
@@ -616,7 +612,7 @@ impl HubInner {
             let next = self.timers.borrow_mut().next_deadline();
             next.map(|d| d.saturating_duration_since(Instant::now()))
         };
-        if timeout == Some(Duration::ZERO) && self.io.borrow().is_empty() && !block {
+        if timeout == Some(Duration::ZERO) && self.reactor.is_empty() && !block {
             // Nothing to poll: skip the poller's system calls.
         } else {
             self.poll(timeout);
@@ -698,8 +694,8 @@ impl HubInner {
             self.callbacks.borrow().len(),
             self.timers.borrow().len(),
             self.timers.borrow().refs(),
-            self.io.borrow().len(),
-            self.io_refs.get(),
+            self.reactor.len(),
+            self.reactor.refs(),
             self.remote.refs.load(Ordering::SeqCst)
         )
     }

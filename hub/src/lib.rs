@@ -21,10 +21,14 @@
 //!   [`Hub::set_error_handler`]), and never reaches another greenlet. Kills are `GreenletExit`
 //!   unwinding from the wait, so `Drop`s run.
 //! * File descriptors are registered with the poller once, edge-triggered, and carry
-//!   readiness bits ([`IoSource`]): a socket call tries the system call first and parks only
-//!   after `WouldBlock`, so an echo round trip costs its `recv`, its `send`, sometimes a `recv`
-//!   that returns `EAGAIN`, and a share of one poller wait. On top: cooperative sockets ([`net`]), [`select`], [`os`] fd waits, a
-//!   [`threadpool`] for blocking work, and DNS on that pool ([`resolver`]).
+//!   readiness bits: a socket call tries the system call first and parks only after
+//!   `WouldBlock`, so an echo round trip costs its `recv`, its `send`, sometimes a `recv` that
+//!   returns `EAGAIN`, and a share of one poller wait. The [`reactor`] module is that
+//!   machinery's public, I/O-safe API ([`IoSource`](reactor::IoSource) for owned objects,
+//!   [`Registration`](reactor::Registration) for borrowed or raw fds,
+//!   [`cancel_wait`](reactor::cancel_wait)); the cooperative sockets, `select` and the fd waits of
+//!   `gevent-net`, the pipes of `gevent-subprocess` and the hooks of `gevent-monkey` are built
+//!   on it.
 //!
 //! # Examples
 //!
@@ -46,15 +50,11 @@
 mod error;
 mod glet;
 mod hub;
-mod io;
 mod monitor;
-pub mod net;
 mod park;
 mod poller;
-pub mod resolver;
-pub mod select;
+pub mod reactor;
 mod signal;
-pub mod threadpool;
 mod timer;
 mod wait;
 
@@ -65,13 +65,6 @@ pub use crate::glet::{
     kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, LinkId, Run,
 };
 pub use crate::hub::{get_hub, ErrorReport, HoldGuard, Hub, RemoteHub, Timer};
-pub use crate::io::{wait_read, wait_write, ConcurrentUse, IoSource};
-
-/// Waiting on file descriptors (gevent's `gevent.os`): [`wait_read`], [`wait_write`],
-/// [`cancel_wait`](os::cancel_wait).
-pub mod os {
-    pub use crate::io::{cancel_wait, wait_read, wait_write};
-}
 pub use crate::park::{park, park_timeout, throw_into, Panic, TimedOut, Unparker};
 pub use crate::signal::{signal_handler, SignalHandle};
 pub use crate::wait::{

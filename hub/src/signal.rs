@@ -15,7 +15,7 @@ use signal_hook_registry::SigId;
 
 use crate::glet::spawn_raw;
 use crate::hub::get_hub;
-use crate::io::IoSource;
+use crate::reactor::IoSource;
 
 thread_local! {
     /// This thread's signal pipe and callbacks, once a handler is registered.
