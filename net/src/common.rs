@@ -394,7 +394,12 @@ macro_rules! socket_stream {
             }
         }
 
-        impl ::std::io::Read for $t {
+        $crate::common::socket_stream!(@io $t);
+        $crate::common::socket_stream!(@io &$t);
+    };
+    // `Read` and `Write` for the type and for a shared reference to it.
+    (@io $ty:ty) => {
+        impl ::std::io::Read for $ty {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
                 self.sock.recv(buf, false)
@@ -407,33 +412,7 @@ macro_rules! socket_stream {
             }
         }
 
-        impl ::std::io::Read for &$t {
-            #[inline]
-            fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                self.sock.recv(buf, false)
-            }
-            fn read_vectored(
-                &mut self,
-                bufs: &mut [::std::io::IoSliceMut<'_>],
-            ) -> ::std::io::Result<usize> {
-                self.sock.recv_vectored(bufs)
-            }
-        }
-
-        impl ::std::io::Write for $t {
-            #[inline]
-            fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
-                self.sock.send(buf)
-            }
-            fn write_vectored(&mut self, bufs: &[::std::io::IoSlice<'_>]) -> ::std::io::Result<usize> {
-                self.sock.send_vectored(bufs)
-            }
-            fn flush(&mut self) -> ::std::io::Result<()> {
-                Ok(())
-            }
-        }
-
-        impl ::std::io::Write for &$t {
+        impl ::std::io::Write for $ty {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
                 self.sock.send(buf)

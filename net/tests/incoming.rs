@@ -21,31 +21,42 @@ fn ticker() -> (gevent_hub::Greenlet<()>, Rc<Cell<u32>>) {
     (g, ticks)
 }
 
+/// Runs `serve` (a loop over `incoming()` returning each item's `is_ok`) in a greenlet,
+/// makes `n` connections with `connect`, closes the listener with `close` while the loop waits
+/// in `accept`, and checks that the loop ends with the `n` connections while the hub keeps
+/// running.
+fn ends_on_close<C>(
+    serve: impl FnOnce() -> Vec<bool> + 'static,
+    connect: impl Fn() -> C,
+    close: impl FnOnce(),
+    n: usize,
+) {
+    let server = spawn(serve);
+    let clients: Vec<C> = (0..n).map(|_| connect()).collect();
+    sleep(Duration::from_millis(20)); // the server accepts them, then waits in accept
+    let (tick, ticks) = ticker();
+    close();
+    assert!(server.join_timeout(Duration::from_secs(5)));
+    assert_eq!(server.get().unwrap(), vec![true; n]);
+    sleep(Duration::from_millis(20));
+    assert!(ticks.get() > 0, "the hub kept running");
+    tick.kill();
+    drop(clients);
+}
+
 #[test]
 fn tcp_incoming_ends_when_the_listener_closes() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let l2 = l.try_clone().unwrap();
-    // Every item, errors included: 2 connections, then the end.
-    let server = spawn(move || {
-        l2.incoming()
-            .take(1000)
-            .map(|s| s.is_ok())
-            .collect::<Vec<_>>()
-    });
-    let clients: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    sleep(Duration::from_millis(20)); // the server accepts both, then waits in accept
-    let (tick, ticks) = ticker();
-    l.close();
-    assert!(server.join_timeout(Duration::from_secs(5)));
-    assert_eq!(server.get().unwrap(), [true, true]);
-    // The hub kept running.
-    sleep(Duration::from_millis(20));
-    assert!(ticks.get() > 0);
-    tick.kill();
+    ends_on_close(
+        move || l2.incoming().take(1000).map(|s| s.is_ok()).collect(),
+        || TcpStream::connect(addr).unwrap(),
+        || l.close(),
+        2,
+    );
     // A closed listener's incoming() is empty at once.
     assert_eq!(l.incoming().take(1000).count(), 0);
-    drop(clients);
 }
 
 #[test]
@@ -61,17 +72,12 @@ fn unix_incoming_ends_when_the_listener_closes() {
     let _ = std::fs::remove_file(&path);
     let l = UnixListener::bind(&path).unwrap();
     let l2 = l.try_clone().unwrap();
-    let server = spawn(move || {
-        l2.incoming()
-            .take(1000)
-            .map(|s| s.is_ok())
-            .collect::<Vec<_>>()
-    });
-    let c = UnixStream::connect(&path).unwrap();
-    sleep(Duration::from_millis(20));
-    l.close();
-    assert!(server.join_timeout(Duration::from_secs(5)));
-    assert_eq!(server.get().unwrap(), [true]);
-    drop(c);
+    ends_on_close(
+        move || l2.incoming().take(1000).map(|s| s.is_ok()).collect(),
+        || UnixStream::connect(&path).unwrap(),
+        || l.close(),
+        1,
+    );
+    assert_eq!(l.incoming().take(1000).count(), 0);
     std::fs::remove_file(&path).unwrap();
 }
