@@ -1,14 +1,15 @@
 //! Signal handlers that run in greenlets (gevent's `signal_handler`).
 //!
 //! The process-wide handler (installed through `signal-hook-registry`) only writes the signal
-//! number to a pipe, which is async-signal-safe. The read end of the pipe is registered with
+//! number to a pipe, with a direct `write(2)` system call (rustix: async-signal-safe, and never
+//! libc's `write`, which the monkey crate may interpose). The read end of the pipe is registered with
 //! the hub's poller without keeping the loop alive; when it becomes readable the hub spawns one
 //! greenlet per registered callback.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 
 use signal_hook_registry::SigId;
@@ -142,13 +143,16 @@ pub fn signal_handler(signum: i32, f: impl Fn() + 'static) -> io::Result<SignalH
     let fd = s.write.as_raw_fd();
     let byte = u8::try_from(signum).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     if !s.ids.borrow().contains_key(&signum) {
-        // SAFETY: the action only calls write(2), which is async-signal-safe, on a
-        // non-blocking pipe that stays open for the process's life (the thread's `Signals` is
-        // never dropped before the registration is removed, and the fd is leaked if the
+        // SAFETY: the action only makes a write(2) system call, which is async-signal-safe, on
+        // a non-blocking pipe that stays open for the process's life (the thread's `Signals`
+        // is never dropped before the registration is removed, and the fd is leaked if the
         // thread exits first).
         let sid = unsafe {
             signal_hook_registry::register(signum, move || {
-                libc::write(fd, (&byte as *const u8).cast(), 1);
+                // SAFETY: `fd` is open for as long as this action is registered (above).
+                let pipe = BorrowedFd::borrow_raw(fd);
+                // A full pipe already holds wake-ups for the reader: dropping this one is fine.
+                let _ = rustix::io::write(pipe, &[byte]);
             })
         }?;
         s.ids.borrow_mut().insert(signum, sid);
@@ -170,16 +174,8 @@ fn signals() -> io::Result<Rc<Signals>> {
     if let Some(s) = SIGNALS.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let mut fds = [0; 2];
-    // SAFETY: `pipe2` writes two fds into the array we own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds were just created by `pipe2` and are owned by nobody else.
-    let (read, write) = unsafe {
-        use std::os::fd::FromRawFd;
-        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
-    };
+    use rustix::pipe::PipeFlags;
+    let (read, write) = rustix::pipe::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)?;
     let read = IoSource::new(read)?;
     read.set_ref(false);
     let s = Rc::new(Signals {
@@ -197,14 +193,9 @@ fn signals() -> io::Result<Rc<Signals>> {
             return;
         }
         let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: reading into a buffer we own from an fd we own.
-            let n =
-                unsafe { libc::read(reader.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            for &b in &buf[..n as usize] {
+        // Until EAGAIN (or an error): the pipe is non-blocking.
+        while let Ok(n @ 1..) = rustix::io::read(reader.read.as_fd(), &mut buf) {
+            for &b in &buf[..n] {
                 let cbs: Vec<_> = reader
                     .handlers
                     .borrow()
