@@ -4,8 +4,8 @@
 //! meanwhile.
 //!
 //! [`ThreadPool::spawn`] returns the job's outcome as an
-//! [`AsyncResult`](gevent_event::AsyncResult) (as gevent's `spawn` does): a panic in the job is
-//! its exception, a [`GreenletError`](gevent_hub::GreenletError). [`ThreadPool::apply`] waits
+//! [`AsyncResult`] (as gevent's `spawn` does): a panic in the job is
+//! its exception, a [`GreenletError`]. [`ThreadPool::apply`] waits
 //! and returns the value (re-raising a panic).
 //!
 //! # Implementation
@@ -263,7 +263,7 @@ impl ThreadPool {
     }
 
     /// Runs `f` on a worker thread; returns at once with an
-    /// [`AsyncResult`](gevent_event::AsyncResult) that the calling thread's hub sets when the
+    /// [`AsyncResult`] that the calling thread's hub sets when the
     /// job is done (gevent's `spawn`): its value, or, if `f` panicked, its exception (a
     /// [`GreenletError`] holding the panic). Dropping every handle abandons the result (the
     /// job still runs). It is a [`Waitable`](gevent_hub::Waitable), so `joinall`, `wait` and
