@@ -33,7 +33,7 @@ fn accept_errors_back_off_and_the_hub_keeps_running() {
     let lowest_free = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 0)
         .unwrap()
         .as_raw_fd();
-    let mut low = saved.clone();
+    let mut low = saved;
     low.current = Some(lowest_free as u64);
     setrlimit(Resource::Nofile, low).unwrap();
 
