@@ -5,6 +5,10 @@
 //! so fetching them one after the other would take N × 100 ms; the greenlets overlap and take
 //! about 100 ms in all.
 //!
+//! When every page is fetched, the listener is closed: that ends the server's
+//! `incoming().flatten()` loop (a closed listener's `incoming()` ends, and accept errors pause
+//! before the next try, so the loop never spins).
+//!
 //! Run it with `cargo run --example fetch` (20 pages) or `cargo run --example fetch -- 200`.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,9 +19,12 @@ use gevent::net::{TcpListener, TcpStream};
 /// How long the server takes per page.
 const DELAY: Duration = Duration::from_millis(100);
 
-/// Serves `GET /<n>` with the body `page <n>`, one greenlet per connection.
-fn serve(listener: TcpListener) {
+/// Serves `GET /<n>` with the body `page <n>`, one greenlet per connection, until the
+/// listener is closed; returns how many connections it accepted.
+fn serve(listener: TcpListener) -> usize {
+    let mut accepted = 0;
     for stream in listener.incoming().flatten() {
+        accepted += 1;
         gevent::spawn(move || {
             let mut reader = BufReader::new(&stream);
             let mut request_line = String::new();
@@ -39,6 +46,7 @@ fn serve(listener: TcpListener) {
             let _ = (&stream).write_all(response.as_bytes());
         });
     }
+    accepted
 }
 
 /// Fetches `url` (`http://host:port/path`) with HTTP/1.0; returns the status line and body.
@@ -62,7 +70,10 @@ pub fn main() -> std::io::Result<()> {
         .unwrap_or(20);
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
-    gevent::spawn(move || serve(listener));
+    let server = {
+        let listener = listener.try_clone()?;
+        gevent::spawn(move || serve(listener))
+    };
 
     let start = Instant::now();
     let fetches: Vec<_> = (0..n)
@@ -80,5 +91,7 @@ pub fn main() -> std::io::Result<()> {
         }
     }
     println!("fetched {n} pages concurrently: {}", took < DELAY * 5);
+    listener.close(); // ends the server's loop
+    println!("the server accepted {} connections", server.get().unwrap());
     Ok(())
 }

@@ -18,10 +18,12 @@
 //! * Time limits: [`Timeout`], [`with_timeout`].
 //! * Greenlet-local storage: [`greenlet_local!`], [`local::Local`].
 //! * Processes: [`subprocess`] (`Command`, `Child`, `communicate`; std's API, waits switch).
-//! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`),
-//!   [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`), [`threadpool`], [`resolver`].
+//! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`,
+//!   `gethostbyname`), [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`),
+//!   [`threadpool`], [`resolver`].
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
-//!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
+//!   [`Unparker`] (how every wait is built), [`reactor`] (how every fd wait is built:
+//!   `IoSource`, `Registration`).
 //!
 //! # Examples
 //!
@@ -49,13 +51,22 @@ pub use gevent_hub::{
     park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout, signal_handler,
     sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into, throw_timeout_into,
     timeout_pending, wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub,
-    InterruptKind, IoSource, Iwait, JoinAll, KillOptions, LinkId, LoopExit, Panic, ParkError,
+    InterruptKind, Iwait, JoinAll, KillOptions, LinkId, LoopExit, Panic, ParkError,
     RemoteHub, Run, SignalHandle, TimedOut, Timer, Unparker, Wait, WaitList, Waitable, WaiterKey,
     WaiterSet,
 };
 
 #[doc(inline)]
-pub use gevent_hub::{net, select, signal, threadpool};
+pub use gevent_hub::{reactor, signal};
+
+#[doc(inline)]
+pub use gevent_net as net;
+#[doc(inline)]
+pub use gevent_net::{os, select};
+#[doc(inline)]
+pub use gevent_threadpool as threadpool;
+#[doc(inline)]
+pub use gevent_threadpool::resolver;
 
 #[doc(inline)]
 pub use gevent_hub::{deadline_after, register_loud_payload, register_payload_display};
@@ -83,6 +94,3 @@ pub mod local {
 
 #[doc(inline)]
 pub use gevent_local::greenlet_local;
-
-#[doc(inline)]
-pub use gevent_hub::{os, resolver};

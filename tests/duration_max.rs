@@ -5,7 +5,6 @@
 //! milliseconds later, and must report success.
 
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use gevent::event::{AsyncResult, Event};
@@ -177,7 +176,7 @@ fn io_threads_and_processes() {
     });
     let mut buf = [0u8; 1];
     assert_eq!((&a).read(&mut buf).unwrap(), 1);
-    assert!(gevent::os::wait_read(a.as_raw_fd(), Some(MAX)).is_ok());
+    assert!(gevent::os::wait_read(&a, Some(MAX)).is_ok());
 
     let pool = gevent::threadpool::ThreadPool::new(1);
     let r = pool.spawn(|| {

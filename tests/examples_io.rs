@@ -108,6 +108,7 @@ fn fetch_runs_the_downloads_concurrently() {
         .map(|i| format!("/{i}: HTTP/1.0 200 OK: page {i}\n"))
         .collect();
     expected.push_str("fetched 50 pages concurrently: true\n");
+    expected.push_str("the server accepted 50 connections\n");
     assert_eq!(out, expected);
 }
 

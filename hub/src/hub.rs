@@ -52,14 +52,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, Scheduler, Value};
-use slab::Slab;
 
 pub(crate) use crate::error::ErrorReport;
 use crate::error::{LoopExit, Reporter};
-use crate::io::IoEntry;
 use crate::monitor::Monitor;
 use crate::park::Unparker;
 use crate::poller::{Events, Poller};
+use crate::reactor::Reactor;
 use crate::timer::{TimerId, Timers};
 
 /// How many ready greenlets run between two looks at timers and the poller, so that greenlets
@@ -159,15 +158,13 @@ pub struct HubInner {
     idle: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     /// Deadlines.
     timers: RefCell<Timers<Action>>,
-    /// Readiness of fds (a `polling::Poller`, edge-triggered registrations; see the `io`
-    /// module); shared with [`RemoteHub`] for `notify`.
-    pub(crate) poller: Arc<Poller>,
+    /// Readiness of fds (a `polling::Poller`); shared with [`RemoteHub`] for `notify`, and
+    /// with the reactor, which registers fds with it.
+    poller: Arc<Poller>,
     /// The buffer for poller events.
     events: RefCell<Events>,
-    /// Registered fds, keyed by poller key.
-    pub(crate) io: RefCell<Slab<IoEntry>>,
-    /// Parked waiters on fds that keep the loop alive.
-    pub(crate) io_refs: Cell<usize>,
+    /// Registered fds, their readiness and waiters (see the `reactor` module).
+    pub(crate) reactor: Reactor,
     /// Callbacks from other threads.
     remote_rx: Receiver<Box<dyn FnOnce() + Send>>,
     /// The handle other threads use.
@@ -229,7 +226,6 @@ impl Hub {
     fn create() -> io::Result<Hub> {
         crate::error::install_panic_hook();
         greenlet::init_thread();
-        crate::io::init_thread();
         let poller = Arc::new(Poller::new()?);
         let (tx, rx) = crossbeam_channel::unbounded();
         let remote = RemoteHub {
@@ -245,10 +241,9 @@ impl Hub {
             callbacks: RefCell::new(VecDeque::new()),
             idle: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Timers::default()),
+            reactor: Reactor::new(poller.clone()),
             poller,
             events: RefCell::new(Events::new()),
-            io: RefCell::new(Slab::new()),
-            io_refs: Cell::new(0),
             remote_rx: rx,
             remote,
             budget: Cell::new(BUDGET),
@@ -518,7 +513,7 @@ impl fmt::Debug for Hub {
             .field("ready", &self.0.ready.borrow().len())
             .field("callbacks", &self.0.callbacks.borrow().len())
             .field("timers", &self.0.timers.borrow().len())
-            .field("fds", &self.0.io.borrow().len())
+            .field("fds", &self.0.reactor.len())
             .field("life", &self.0.life.get())
             .finish()
     }
@@ -659,7 +654,7 @@ impl HubInner {
     fn refd(&self) -> bool {
         self.life.get() != Life::Closed
             && (self.timers.borrow().refs() > 0
-                || self.io_refs.get() > 0
+                || self.reactor.refs() > 0
                 || self.remote.shared.refs.load(Ordering::SeqCst) > 0
                 || !self.remote_rx.is_empty())
     }
@@ -720,7 +715,7 @@ impl HubInner {
             }
             return;
         }
-        crate::io::dispatch(self, &events);
+        self.reactor.dispatch(&events);
     }
 
     /// One turn of the loop: callbacks, then a poll that blocks only if `block` and nothing
@@ -744,7 +739,7 @@ impl HubInner {
             next.map(|d| d.saturating_duration_since(Instant::now()))
         };
         if self.life.get() == Life::Closed
-            || (timeout == Some(Duration::ZERO) && self.io.borrow().is_empty() && !block)
+            || (timeout == Some(Duration::ZERO) && self.reactor.is_empty() && !block)
         {
             // Nothing to poll: skip the poller's system calls.
         } else {
@@ -845,8 +840,8 @@ impl HubInner {
             self.callbacks.borrow().len(),
             t.len(),
             t.refs(),
-            self.io.borrow().len(),
-            self.io_refs.get(),
+            self.reactor.len(),
+            self.reactor.refs(),
             self.remote.shared.refs.load(Ordering::SeqCst)
         );
         if self.life.get() == Life::Closed {
@@ -968,9 +963,7 @@ impl HubInner {
         drop(ready);
         let joiners = std::mem::take(&mut *self.joiners.borrow_mut());
         drop(joiners);
-        let io: Vec<IoEntry> = self.io.borrow_mut().drain().collect();
-        drop(io);
-        self.io_refs.set(0);
+        self.reactor.close();
         self.poller.close();
         while let Ok(f) = self.remote_rx.try_recv() {
             drop(f);

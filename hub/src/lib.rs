@@ -21,10 +21,14 @@
 //!   [`Hub::set_error_handler`]), and never reaches another greenlet. Kills are `GreenletExit`
 //!   unwinding from the wait, so `Drop`s run.
 //! * File descriptors are registered with the poller once, edge-triggered, and carry
-//!   readiness bits ([`IoSource`]): a socket call tries the system call first and parks only
-//!   after `WouldBlock`, so an echo round trip costs its `recv`, its `send`, sometimes a `recv`
-//!   that returns `EAGAIN`, and a share of one poller wait. On top: cooperative sockets ([`net`]), [`select`], [`os`] fd waits, a
-//!   [`threadpool`] for blocking work, and DNS on that pool ([`resolver`]).
+//!   readiness bits: a socket call tries the system call first and parks only after
+//!   `WouldBlock`, so an echo round trip costs its `recv`, its `send`, sometimes a `recv` that
+//!   returns `EAGAIN`, and a share of one poller wait. The [`reactor`] module is that
+//!   machinery's public, I/O-safe API ([`IoSource`](reactor::IoSource) for owned objects,
+//!   [`Registration`](reactor::Registration) for borrowed or raw fds,
+//!   [`cancel_wait`](reactor::cancel_wait)); the cooperative sockets, `select` and the fd waits of
+//!   `gevent-net`, the pipes of `gevent-subprocess` and the hooks of `gevent-monkey` are built
+//!   on it.
 //!
 //! # Kills and timeouts
 //!
@@ -101,15 +105,11 @@
 mod error;
 mod glet;
 mod hub;
-mod io;
 mod monitor;
-pub mod net;
 mod park;
 mod poller;
-pub mod resolver;
-pub mod select;
+pub mod reactor;
 pub mod signal;
-pub mod threadpool;
 mod timer;
 mod wait;
 mod waitlist;
@@ -123,13 +123,6 @@ pub use crate::glet::{
     kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, LinkId, Run,
 };
 pub use crate::hub::{get_hub, HoldGuard, Hub, RemoteHub, Timer};
-pub use crate::io::{wait_read, wait_write, ConcurrentUse, IoSource};
-
-/// Waiting on file descriptors (gevent's `gevent.os`): [`wait_read`], [`wait_write`],
-/// [`cancel_wait`](os::cancel_wait).
-pub mod os {
-    pub use crate::io::{cancel_wait, wait_read, wait_write};
-}
 pub use crate::park::{
     park, park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout,
     throw_into, throw_timeout_into, timeout_pending, InterruptKind, Panic, ParkError, TimedOut,

@@ -41,7 +41,7 @@ use signal_hook_registry::SigId;
 
 use crate::glet::{spawn_raw, Greenlet};
 use crate::hub::get_hub;
-use crate::io::IoSource;
+use crate::reactor::IoSource;
 
 /// Interrupt (Ctrl-C).
 pub const SIGINT: i32 = libc::SIGINT;

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gevent_hub::net::unix::UnixStream;
+use gevent_hub::reactor::IoSource;
+use std::os::unix::net::UnixStream;
 use gevent_hub::{get_hub, park, sleep, spawn, spawn_later, RemoteHub};
 
 /// Held by each test of this file.
@@ -74,7 +75,7 @@ fn leave_greenlets(n: usize, drops: Arc<AtomicUsize>) -> Left {
     let _sig = gevent_hub::signal_handler(gevent_hub::signal::SIGUSR2, || ()).unwrap();
     // A socket dropped after the hub exists: the hub's own thread-locals it touches must
     // outlive the teardown (a socket dropped there used to abort the process).
-    drop(UnixStream::pair().unwrap());
+    drop(IoSource::new(UnixStream::pair().unwrap().0).unwrap());
     for _ in 0..n {
         // Parked in a sleep.
         let d = Dropped(drops.clone());
@@ -91,11 +92,13 @@ fn leave_greenlets(n: usize, drops: Arc<AtomicUsize>) -> Left {
         });
         // Parked reading a socket nobody writes to.
         let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = IoSource::new(a).unwrap();
         let d = Dropped(drops.clone());
         spawn(move || {
             let _d = d;
             let _keep = b;
-            let _ = (&a).read(&mut [0u8; 16]);
+            let _ = a.read_with(None, |mut s| s.read(&mut [0u8; 16]));
         });
         // Waits in its own Drop when killed.
         let d = SlowDrop(drops.clone());

@@ -329,7 +329,8 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// `kill(2)`'s error (`EINVAL` for a bad signal number).
+    /// `InvalidInput` for a number that is not a named signal (realtime signals are not
+    /// accepted); `kill(2)`'s error.
     ///
     /// # Switches
     ///

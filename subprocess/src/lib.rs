@@ -50,8 +50,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-#![warn(clippy::undocumented_unsafe_blocks)]
-#![deny(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 
 mod child;
 mod command;

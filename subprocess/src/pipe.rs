@@ -1,9 +1,9 @@
 //! The parent's ends of a child's pipes: [`ChildStdin`], [`ChildStdout`], [`ChildStderr`].
 //!
-//! Each wraps std's pipe end, switched to `O_NONBLOCK` and registered with the hub as an
-//! [`IoSource`]. A read or write is tried at once; on `WouldBlock` the greenlet waits for the
-//! pipe in the hub and tries again. The child's end of the pipe is a different open file
-//! description, so the child keeps its blocking pipe.
+//! Each wraps std's pipe end, switched to `O_NONBLOCK` and registered with the hub's reactor
+//! as an [`IoSource`]. A read or write is tried at once; on `WouldBlock` the greenlet waits
+//! for the pipe in the hub and tries again. The child's end of the pipe is a different open
+//! file description, so the child keeps its blocking pipe.
 
 use std::fmt;
 use std::fs::File;
@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use gevent_hub::IoSource;
+use gevent_hub::reactor::IoSource;
 
 use crate::sys;
 

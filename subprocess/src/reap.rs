@@ -20,7 +20,8 @@ use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use gevent_hub::{signal_handler, spawn_raw, IoSource};
+use gevent_hub::reactor::IoSource;
+use gevent_hub::{signal_handler, spawn_raw};
 
 use crate::child::{ChildState, Detection};
 use crate::sys;

@@ -1,20 +1,19 @@
-//! The crate's system calls, in one place: `pidfd_open(2)`, `fcntl(2)` for `O_NONBLOCK`, and
-//! `kill(2)`. Everything else (spawning, reaping with `waitpid(pid, WNOHANG)`) goes through
-//! `std::process`.
-//!
-//! Every function maps `-1` to `io::Error::last_os_error()` right after the call, so `errno`
-//! is read before anything else can run on this thread (another greenlet could overwrite it).
+//! The crate's system calls, in one place, through `rustix` (direct system calls, never
+//! libc's wrappers that the monkey crate may interpose): `pidfd_open(2)`, `ioctl(FIONBIO)`
+//! for `O_NONBLOCK`, and `kill(2)`. Everything else (spawning, reaping with
+//! `waitpid(pid, WNOHANG)`) goes through `std::process`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
-/// Maps a libc-style return value (`-1` on failure) to `io::Result`, reading `errno` at once.
-fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
+use rustix::process::{Pid, PidfdFlags, Signal};
+
+/// The `Pid` of a child's process id.
+fn pid(pid: u32) -> io::Result<Pid> {
+    i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
 /// Opens a pidfd for `pid` (Linux 5.3+): a descriptor that becomes readable when the process
@@ -24,36 +23,17 @@ fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
 ///
 /// `ENOSYS` on kernels without `pidfd_open` (or where a seccomp filter hides it), `ESRCH` if
 /// there is no such process, `EMFILE` when out of descriptors.
-pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    let pid =
-        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: `pidfd_open(pid, flags)` takes two integers and touches no memory of ours.
-    let r = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) })?;
-    let fd = libc::c_int::try_from(r).map_err(|_| io::Error::other("pidfd out of range"))?;
-    // SAFETY: the kernel just returned `fd` as a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+pub(crate) fn pidfd_open(p: u32) -> io::Result<OwnedFd> {
+    Ok(rustix::process::pidfd_open(pid(p)?, PidfdFlags::empty())?)
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd`'s open file description.
 ///
 /// # Errors
 ///
-/// `fcntl`'s error (`EBADF`).
-pub(crate) fn set_nonblocking(fd: &impl AsRawFd, on: bool) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: `F_GETFL` on a descriptor the caller keeps open reads its flags, no memory.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) }.into())?;
-    let flags = flags as libc::c_int;
-    let new = if on {
-        flags | libc::O_NONBLOCK
-    } else {
-        flags & !libc::O_NONBLOCK
-    };
-    if new != flags {
-        // SAFETY: as above; `F_SETFL` takes an integer argument.
-        cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, new) }.into())?;
-    }
-    Ok(())
+/// `ioctl`'s error (`EBADF`).
+pub(crate) fn set_nonblocking(fd: impl AsFd, on: bool) -> io::Result<()> {
+    Ok(rustix::io::ioctl_fionbio(fd, on)?)
 }
 
 /// Sends `signum` to `pid`.
@@ -63,11 +43,14 @@ pub(crate) fn set_nonblocking(fd: &impl AsRawFd, on: bool) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// `EINVAL` for a bad signal number, `ESRCH`, `EPERM`.
-pub(crate) fn kill(pid: u32, signum: i32) -> io::Result<()> {
-    let pid =
-        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: `kill(2)` takes two integers and touches no memory of ours.
-    cvt(unsafe { libc::kill(pid, signum) }.into())?;
-    Ok(())
+/// `InvalidInput` for a number that is not a named signal (`SIGTERM`, `SIGKILL`...; realtime
+/// signals and 0 are not accepted); `ESRCH`, `EPERM`.
+pub(crate) fn kill(p: u32, signum: i32) -> io::Result<()> {
+    let sig = Signal::from_named_raw(signum).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{signum} is not a named signal"),
+        )
+    })?;
+    Ok(rustix::process::kill_process(pid(p)?, sig)?)
 }

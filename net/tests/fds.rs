@@ -5,8 +5,8 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use gevent_hub::net::{TcpListener, TcpStream};
 use gevent_hub::{get_hub, joinall, spawn, Greenlet};
+use gevent_net::{TcpListener, TcpStream};
 
 const CONNS: usize = 4000;
 const ROUNDS: usize = 5;

@@ -2,14 +2,14 @@
 //! `gevent.resolver.thread`).
 //!
 //! `getaddrinfo` blocks, and glibc's internal calls cannot be made cooperative, so the whole
-//! call runs on a worker of this thread's default [`ThreadPool`](crate::threadpool::ThreadPool)
+//! call runs on a worker of this thread's default [`ThreadPool`](crate::ThreadPool)
 //! while the calling greenlet waits; other greenlets keep running. Addresses that are IP
 //! literals never get here (the socket types parse them in place).
 //!
 //! # Examples
 //!
 //! ```
-//! let addrs = gevent_hub::resolver::resolve("localhost", 8080).unwrap();
+//! let addrs = gevent_threadpool::resolver::resolve("localhost", 8080).unwrap();
 //! assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
 //! ```
 
@@ -22,7 +22,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 /// # Examples
 ///
 /// ```
-/// let a = gevent_hub::resolver::resolve("127.0.0.1", 1).unwrap();
+/// let a = gevent_threadpool::resolver::resolve("127.0.0.1", 1).unwrap();
 /// assert_eq!(a, ["127.0.0.1:1".parse().unwrap()]);
 /// ```
 ///
@@ -41,15 +41,11 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 /// A kill abandons the lookup; the worker finishes it and drops the result.
 pub fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     let host = host.to_owned();
-    let job = crate::threadpool::default().spawn(move || {
+    crate::default().apply(move || {
         (host.as_str(), port)
             .to_socket_addrs()
             .map(Iterator::collect)
-    });
-    match job.join() {
-        Ok(r) => r,
-        Err(e) => Err(io::Error::other(e)),
-    }
+    })
 }
 
 /// The first IPv4 address of `host` (gevent's `gethostbyname`), or its first address of any
@@ -58,7 +54,7 @@ pub fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
 /// # Examples
 ///
 /// ```
-/// let ip = gevent_hub::resolver::gethostbyname("localhost").unwrap();
+/// let ip = gevent_threadpool::resolver::gethostbyname("localhost").unwrap();
 /// assert!(ip.is_loopback());
 /// ```
 ///

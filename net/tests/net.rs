@@ -14,9 +14,10 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gevent_hub::net::unix::{UnixListener, UnixStream};
-use gevent_hub::net::{lookup_host, TcpListener, TcpStream, UdpSocket};
-use gevent_hub::{joinall, sleep, spawn, ConcurrentUse, Greenlet};
+use gevent_hub::reactor::ConcurrentUse;
+use gevent_hub::{joinall, sleep, spawn, Greenlet};
+use gevent_net::unix::{UnixListener, UnixStream};
+use gevent_net::{lookup_host, TcpListener, TcpStream, UdpSocket};
 
 /// A listener on a free loopback port.
 fn listener() -> (TcpListener, SocketAddr) {

@@ -1,18 +1,18 @@
 //! The core every socket type shares: a registered non-blocking fd plus the std-like settings
-//! (timeouts, the user's non-blocking flag) that all handles of one socket see.
+//! (timeouts, the user's non-blocking flag) that all handles of one socket see; the stream
+//! operations; and the loop behind `incoming()`.
 
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
+use gevent_hub::reactor::{Interest, IoSafe, IoSource};
 use rustix::net::{RecvFlags, SendFlags};
 
-use crate::io::{closed_error, IoSource, READABLE, WRITABLE};
-
 /// One socket, shared (through an `Rc`) by all the handles `try_clone` made.
-pub(crate) struct Sock<T: AsRawFd> {
+pub(crate) struct Sock<T: IoSafe> {
     /// The registered socket, non-blocking underneath.
     io: IoSource<T>,
     /// How long a read waits before `WouldBlock`; `None`: forever.
@@ -25,11 +25,11 @@ pub(crate) struct Sock<T: AsRawFd> {
     closed: Cell<bool>,
 }
 
-impl<T: AsRawFd + AsFd> Sock<T> {
-    /// Registers `io`, whose fd is already non-blocking, with readiness bits `ready`.
-    pub(crate) fn new(io: T, ready: u8) -> io::Result<Sock<T>> {
+impl<T: IoSafe> Sock<T> {
+    /// Registers `io`, whose fd is already non-blocking, with the directions presumed ready.
+    pub(crate) fn new(io: T, ready: Interest) -> io::Result<Sock<T>> {
         Ok(Sock {
-            io: IoSource::with_readiness(io, ready)?,
+            io: IoSource::with_ready(io, ready)?,
             read_timeout: Cell::new(None),
             write_timeout: Cell::new(None),
             nonblocking: Cell::new(false),
@@ -40,7 +40,7 @@ impl<T: AsRawFd + AsFd> Sock<T> {
     /// Makes `io`'s fd non-blocking and registers it.
     pub(crate) fn from_blocking(io: T) -> io::Result<Sock<T>> {
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
-        Sock::new(io, READABLE | WRITABLE)
+        Sock::new(io, Interest::BOTH)
     }
 
     /// The socket, or `EBADF` once closed.
@@ -56,19 +56,27 @@ impl<T: AsRawFd + AsFd> Sock<T> {
         self.io.get_ref()
     }
 
+    /// Whether `close()` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
     /// Runs a read-side `op` (read, receive, accept, peek) the cooperative way.
+    #[inline]
     pub(crate) fn read<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        self.op(READABLE, self.read_timeout.get(), op)
+        self.op(Interest::READABLE, self.read_timeout.get(), op)
     }
 
     /// Runs a write-side `op` (write, send); see [`Sock::read`].
+    #[inline]
     pub(crate) fn write<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        self.op(WRITABLE, self.write_timeout.get(), op)
+        self.op(Interest::WRITABLE, self.write_timeout.get(), op)
     }
 
+    #[inline]
     fn op<R>(
         &self,
-        bit: u8,
+        interest: Interest,
         timeout: Option<Duration>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
@@ -83,7 +91,8 @@ impl<T: AsRawFd + AsFd> Sock<T> {
                 }
             }
         }
-        match self.io.op_with(bit, timeout, op) {
+        let io = self.io.get_ref();
+        match self.io.registration().io_with(interest, timeout, || op(io)) {
             // The wait timed out (not the system call): std's SO_RCVTIMEO error.
             Err(e) if e.kind() == io::ErrorKind::TimedOut && e.raw_os_error().is_none() => {
                 Err(io::Error::from_raw_os_error(libc::EAGAIN))
@@ -92,14 +101,21 @@ impl<T: AsRawFd + AsFd> Sock<T> {
         }
     }
 
-    /// Waits for the poller to report `bit` (a connect in progress), `timeout` at most.
-    pub(crate) fn wait_edge(&self, bit: u8, timeout: Option<Duration>) -> io::Result<()> {
-        self.io.wait_edge(bit, timeout)
-    }
-
-    /// Marks directions possibly ready (after a connect completed).
-    pub(crate) fn set_ready(&self, bits: u8) {
-        self.io.set_ready(bits)
+    /// Waits, `timeout` at most, for a connect in progress to finish (the socket to become
+    /// writable), then marks both directions ready.
+    pub(crate) fn wait_connected(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self.io.wait_writable(timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && e.raw_os_error().is_none() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connection timed out",
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+        self.io.registration().set_ready(Interest::BOTH);
+        Ok(())
     }
 
     /// std's `set_read_timeout`.
@@ -134,14 +150,13 @@ impl<T: AsRawFd + AsFd> Sock<T> {
     /// gevent's `close()`: every handle fails with `EBADF` from now on, waiters wake with
     /// `EBADF`, and the socket is shut down in both directions (for streams) so the peer sees
     /// the end; the fd itself is released with the last handle.
-    pub(crate) fn close(&self, shutdown: bool) {
+    pub(crate) fn close(&self) {
         if self.closed.replace(true) {
             return;
         }
         self.io.cancel_wait();
-        if shutdown {
-            let _ = rustix::net::shutdown(self.io.get_ref(), rustix::net::Shutdown::Both);
-        }
+        // Listeners and datagram sockets answer ENOTCONN: nothing to tell a peer.
+        let _ = rustix::net::shutdown(self.io.get_ref(), rustix::net::Shutdown::Both);
     }
 
     /// Deregisters and returns the socket, in blocking mode unless the user asked for
@@ -163,36 +178,31 @@ impl<T: AsRawFd + AsFd> Sock<T> {
         rustix::io::ioctl_fionbio(io.as_fd(), nb)?;
         Ok(io)
     }
-}
 
-/// Stream operations shared by TCP and Unix streams.
-impl<T: AsRawFd + AsFd> Sock<T> {
-    /// `recv` into `buf`.
-    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// `recv` into `buf` (`MSG_PEEK` with `peek`).
+    #[inline]
+    pub(crate) fn recv(&self, buf: &mut [u8], peek: bool) -> io::Result<usize> {
+        let flags = if peek {
+            RecvFlags::PEEK
+        } else {
+            RecvFlags::empty()
+        };
         self.read(|s| {
-            rustix::net::recv(s, &mut *buf, RecvFlags::empty())
+            rustix::net::recv(s, &mut *buf, flags)
                 .map(|(n, _)| n)
-                .map_err(errno)
-        })
-    }
-
-    /// `recv(MSG_PEEK)` (the data stays).
-    pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read(|s| {
-            rustix::net::recv(s, &mut *buf, RecvFlags::PEEK)
-                .map(|(n, _)| n)
-                .map_err(errno)
+                .map_err(io::Error::from)
         })
     }
 
     /// `send` with `MSG_NOSIGNAL` (a closed peer gives `BrokenPipe`, never `SIGPIPE`).
+    #[inline]
     pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.write(|s| rustix::net::send(s, buf, SendFlags::NOSIGNAL).map_err(errno))
+        self.write(|s| rustix::net::send(s, buf, SendFlags::NOSIGNAL).map_err(io::Error::from))
     }
 
     /// `readv`.
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.read(|s| rustix::io::readv(s, &mut *bufs).map_err(errno))
+        self.read(|s| rustix::io::readv(s, &mut *bufs).map_err(io::Error::from))
     }
 
     /// `sendmsg` with `MSG_NOSIGNAL`.
@@ -204,18 +214,18 @@ impl<T: AsRawFd + AsFd> Sock<T> {
                 &mut rustix::net::SendAncillaryBuffer::default(),
                 SendFlags::NOSIGNAL,
             )
-            .map_err(errno)
+            .map_err(io::Error::from)
         })
     }
 }
 
-impl<T: AsRawFd + AsFd> AsFd for Sock<T> {
+impl<T: IoSafe> AsFd for Sock<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.get_ref().as_fd()
     }
 }
 
-impl<T: AsRawFd + fmt::Debug> fmt::Debug for Sock<T> {
+impl<T: IoSafe + fmt::Debug> fmt::Debug for Sock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.closed.get() {
             f.write_str("(closed)")
@@ -223,6 +233,11 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for Sock<T> {
             self.io.get_ref().fmt(f)
         }
     }
+}
+
+/// The error of a call on a closed socket, or of a wait cut short by `close()`: `EBADF`.
+pub(crate) fn closed_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::EBADF)
 }
 
 /// std refuses a zero timeout.
@@ -236,7 +251,56 @@ fn check_timeout(d: Option<Duration>) -> io::Result<()> {
     Ok(())
 }
 
-/// A `rustix` error as an `io::Error`.
-pub(crate) fn errno(e: rustix::io::Errno) -> io::Error {
-    io::Error::from(e)
+/// The state of an `incoming()` iterator: after an error it pauses before the next
+/// `accept`, so that `incoming().flatten()` never spins without letting the hub run.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptLoop {
+    /// How long to wait before the next `accept`: zero after a transient error (a yield),
+    /// growing after running out of descriptors or memory (gevent's `StreamServer` backs off
+    /// the same way, from 10 ms to 1 s).
+    pause: Option<Duration>,
+}
+
+/// The shortest back-off after running out of descriptors or memory.
+const MIN_BACKOFF: Duration = Duration::from_millis(10);
+/// The longest.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+impl AcceptLoop {
+    /// The next item of `incoming()`: `None` once the listener `sock` is closed; otherwise
+    /// `accept`'s outcome, after the pause an error before it asked for.
+    pub(crate) fn next<T: IoSafe, S>(
+        &mut self,
+        sock: &Sock<T>,
+        accept: impl FnOnce() -> io::Result<S>,
+    ) -> Option<io::Result<S>> {
+        if sock.is_closed() {
+            return None;
+        }
+        if let Some(p) = self.pause {
+            gevent_hub::sleep(p);
+            if sock.is_closed() {
+                return None;
+            }
+        }
+        match accept() {
+            Ok(s) => {
+                self.pause = None;
+                Some(Ok(s))
+            }
+            Err(_) if sock.is_closed() => None,
+            Err(e) => {
+                let exhausted = matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                );
+                self.pause = Some(match (exhausted, self.pause) {
+                    (false, _) => Duration::ZERO,
+                    (true, Some(p)) if !p.is_zero() => (p * 2).min(MAX_BACKOFF),
+                    (true, _) => MIN_BACKOFF,
+                });
+                Some(Err(e))
+            }
+        }
+    }
 }

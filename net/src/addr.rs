@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// # Examples
 ///
 /// ```
-/// use gevent_hub::net::UdpSocket;
+/// use gevent_net::UdpSocket;
 /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
 /// let b = UdpSocket::bind(("localhost", 0)).unwrap(); // resolved on the thread pool
 /// assert!(b.local_addr().unwrap().ip().is_loopback());
@@ -63,7 +63,7 @@ impl Resolve for (&str, u16) {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        crate::resolver::resolve(host, port)
+        gevent_threadpool::resolver::resolve(host, port)
     }
 }
 impl ToSocketAddrs for (&str, u16) {}
@@ -118,7 +118,7 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
 /// # Examples
 ///
 /// ```
-/// let addrs: Vec<_> = gevent_hub::net::lookup_host("localhost:80").unwrap().collect();
+/// let addrs: Vec<_> = gevent_net::lookup_host("localhost:80").unwrap().collect();
 /// assert!(addrs.iter().all(|a| a.port() == 80 && a.ip().is_loopback()));
 /// ```
 ///
@@ -135,6 +135,37 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
 /// A kill abandons the lookup: the worker thread finishes it and the result is dropped.
 pub fn lookup_host<A: ToSocketAddrs>(addr: A) -> io::Result<std::vec::IntoIter<SocketAddr>> {
     Ok(addr.resolve()?.into_iter())
+}
+
+/// The first IPv4 address of `name` (gevent's `socket.gethostbyname`), or its first address
+/// of any family if it has none; a name that is an IP literal is parsed, not looked up. Runs
+/// `getaddrinfo` on the thread pool while the calling greenlet waits; the same as
+/// [`gevent_threadpool::resolver::gethostbyname`].
+///
+/// # Examples
+///
+/// ```
+/// let ip = gevent_net::gethostbyname("localhost").unwrap();
+/// assert!(ip.is_loopback());
+/// assert_eq!(gevent_net::gethostbyname("10.1.2.3").unwrap().to_string(), "10.1.2.3");
+/// ```
+///
+/// # Errors
+///
+/// The resolver's error (an unknown host...); `NotFound` if the name has no address.
+///
+/// # Switches
+///
+/// Yes, while a host name is resolved; never for an IP literal.
+///
+/// # Kill safety
+///
+/// A kill abandons the lookup: the worker thread finishes it and the result is dropped.
+pub fn gethostbyname(name: &str) -> io::Result<IpAddr> {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    gevent_threadpool::resolver::gethostbyname(name)
 }
 
 /// Tries `f` on each address in turn; returns the first success, or the last error.

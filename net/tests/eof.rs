@@ -8,9 +8,9 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::time::Duration;
 
-use gevent_hub::net::unix::UnixStream;
-use gevent_hub::net::TcpListener;
 use gevent_hub::{sleep, spawn};
+use gevent_net::unix::UnixStream;
+use gevent_net::TcpListener;
 
 /// How long a read may wait before the test calls it a hang.
 const HANG: Duration = Duration::from_secs(5);
