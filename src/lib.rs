@@ -51,9 +51,8 @@ pub use gevent_hub::{
     park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout, signal_handler,
     sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into, throw_timeout_into,
     timeout_pending, wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub,
-    InterruptKind, Iwait, JoinAll, KillOptions, LinkId, LoopExit, Panic, ParkError,
-    RemoteHub, Run, SignalHandle, TimedOut, Timer, Unparker, Wait, WaitList, Waitable, WaiterKey,
-    WaiterSet,
+    InterruptKind, Iwait, JoinAll, KillOptions, LinkId, LoopExit, Panic, ParkError, RemoteHub, Run,
+    SignalHandle, TimedOut, Timer, Unparker, Wait, WaitList, Waitable, WaiterKey,
 };
 
 #[doc(inline)]

@@ -131,7 +131,6 @@ pub use crate::park::{
 pub use crate::signal::{signal_handler, SignalHandle};
 pub use crate::wait::{
     iwait, joinall, joinall_with, wait, wait_one, Iwait, JoinAll, Notify, Waitable, WaiterKey,
-    WaiterSet,
 };
 pub use crate::waitlist::{Wait, WaitList};
 

@@ -9,7 +9,6 @@ use greenlet::Value;
 
 use crate::error::GreenletError;
 use crate::park::{park_timeout, Unparker};
-use crate::waitlist::WaitList;
 pub use crate::waitlist::{Notify, WaiterKey};
 
 /// Something a greenlet can wait for: a `Greenlet` (until it dies), an `Event` (until set), an
@@ -90,11 +89,6 @@ impl<W: Waitable + ?Sized> Waitable for Rc<W> {
         (**self).ready_order()
     }
 }
-
-/// The list behind most [`Waitable`] implementations: [`WaitList`] with no items. (The name
-/// from before `WaitList` took over every waiter list of the crates; code written against it
-/// keeps working.)
-pub type WaiterSet = WaitList<()>;
 
 /// Waits until `obj` is ready or `timeout` passes; returns whether it is ready.
 ///

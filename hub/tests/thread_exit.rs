@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gevent_hub::reactor::IoSource;
-use std::os::unix::net::UnixStream;
 use gevent_hub::{get_hub, park, sleep, spawn, spawn_later, RemoteHub};
+use std::os::unix::net::UnixStream;
 
 /// Held by each test of this file.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
