@@ -685,6 +685,7 @@ impl Pool {
         }
         // Then the oldest warm stacks give their pages back, keeping address space and guard.
         let page = page_size();
+        let mut cooled = Vec::new();
         for ci in 0..self.classes.len() {
             if self.warm_bytes <= target {
                 break;
@@ -693,20 +694,34 @@ impl Pool {
             let excess = (self.warm_bytes - target).div_ceil(slot);
             let n = excess.min(self.classes[ci].warm.len());
             let old: Vec<GStack> = self.classes[ci].warm.drain(..n).collect();
-            for s in old {
-                // SAFETY: the stack is free; its usable pages are ours to discard (they read
-                // back as zeros when reused).
-                let _ = unsafe {
-                    mm::madvise(
-                        (s.bottom + page) as *mut c_void,
-                        s.top - s.bottom - page,
-                        Advice::LinuxDontNeed,
-                    )
-                };
+            for s in &old {
                 self.arena_mut(s.arena).warm -= 1;
                 self.warm_bytes -= slot;
-                self.classes[ci].cold.push(s);
             }
+            cooled.extend(old.iter().map(|s| (s.bottom, s.top)));
+            self.classes[ci].cold.extend(old);
+        }
+        // One `madvise` per run of adjacent slots (guard pages inside a run keep their guard
+        // markers: `MADV_DONTNEED` leaves them), not one per stack.
+        cooled.sort_unstable();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (bottom, top) in cooled {
+            match runs.last_mut() {
+                Some(r) if r.1 == bottom => r.1 = top,
+                _ => runs.push((bottom, top)),
+            }
+        }
+        for (bottom, top) in runs {
+            // SAFETY: every slot of the run is free (in the pool's cold lists, used by nobody):
+            // its usable pages are ours to discard (they read back as zeros when reused), and
+            // its guard pages stay guards.
+            let _ = unsafe {
+                mm::madvise(
+                    (bottom + page) as *mut c_void,
+                    top - bottom - page,
+                    Advice::LinuxDontNeed,
+                )
+            };
         }
     }
 }
