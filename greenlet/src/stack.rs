@@ -272,8 +272,14 @@ pub(crate) fn acquire(size: usize) -> Result<GStack, StackError> {
 #[inline(never)]
 fn acquire_slow(size: usize, usable: usize) -> Result<GStack, StackError> {
     crate::overflow::install();
-    let mut got = pool().take(usable, BATCH).map_err(|source| StackError::new(size, source))?;
-    let first = got.pop().expect("take returns at least one stack or an error");
+    // Decided (and said through `tracing`) before the pool is locked.
+    stack_mode();
+    let mut got = pool()
+        .take(usable, BATCH)
+        .map_err(|source| StackError::new(size, source))?;
+    let first = got
+        .pop()
+        .expect("take returns at least one stack or an error");
     if !got.is_empty() {
         let rest = LOCAL.try_with(|l| {
             let mut l = l.borrow_mut();
@@ -503,7 +509,9 @@ impl Pool {
         let slot = usable + page_size();
         let mut out = Vec::with_capacity(want);
         while out.len() < want {
-            let Some(s) = self.classes[c].warm.pop() else { break };
+            let Some(s) = self.classes[c].warm.pop() else {
+                break;
+            };
             let a = self.arena_mut(s.arena);
             a.free -= 1;
             a.warm -= 1;
@@ -511,7 +519,9 @@ impl Pool {
             out.push(s);
         }
         while out.len() < want {
-            let Some(s) = self.classes[c].cold.pop() else { break };
+            let Some(s) = self.classes[c].cold.pop() else {
+                break;
+            };
             self.arena_mut(s.arena).free -= 1;
             out.push(s);
         }
@@ -593,8 +603,7 @@ impl Pool {
             }
             StackMode::Mappings => {
                 // SAFETY: the first page of our fresh mapping becomes the guard page.
-                if let Err(e) = unsafe { mm::mprotect(base, page_size(), MprotectFlags::empty()) }
-                {
+                if let Err(e) = unsafe { mm::mprotect(base, page_size(), MprotectFlags::empty()) } {
                     // SAFETY: unmapping the mapping we just made, which nothing refers to.
                     let _ = unsafe { mm::munmap(base, len) };
                     return Err(e.into());

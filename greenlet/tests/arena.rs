@@ -120,7 +120,10 @@ fn live_greenlets_cost_few_mappings_in_arenas() {
             assert!(added < 40, "{label}: {n} stacks added {added} mappings");
         } else {
             // Each stack and its guard page: two mappings.
-            assert!(added >= 2 * n - 10, "{label}: {n} stacks added {added} mappings");
+            assert!(
+                added >= 2 * n - 10,
+                "{label}: {n} stacks added {added} mappings"
+            );
         }
     }
 }
@@ -183,14 +186,24 @@ fn stacks_of_an_exiting_thread_go_to_the_pool() {
         Greenlet::new(|_: Value| ()).switch(());
         println!("stack_mode={:?}", greenlet::stack_mode());
         let before = greenlet::stack_stats();
-        std::thread::spawn(|| drop(start::<512>(100))).join().unwrap();
+        std::thread::spawn(|| drop(start::<512>(100)))
+            .join()
+            .unwrap();
         let after = greenlet::stack_stats();
         println!("before={before:?} after={after:?}");
-        assert_eq!(after.in_use, before.in_use, "the thread's cache went to the pool");
+        assert_eq!(
+            after.in_use, before.in_use,
+            "the thread's cache went to the pool"
+        );
         // Another thread reuses them.
-        std::thread::spawn(|| drop(start::<512>(100))).join().unwrap();
+        std::thread::spawn(|| drop(start::<512>(100)))
+            .join()
+            .unwrap();
         let again = greenlet::stack_stats();
-        assert_eq!(again.reserved_bytes, after.reserved_bytes, "reused, not mapped anew");
+        assert_eq!(
+            again.reserved_bytes, after.reserved_bytes,
+            "reused, not mapped anew"
+        );
         println!("done");
         return;
     }

@@ -80,12 +80,13 @@ fn child() {
     // A greenlet built with `build_fallible` fails itself instead: `x` (started now) will
     // switch to `f`, which cannot start; `f` ends with its `run`'s answer to the error, which
     // goes to `f`'s parent (main), and `x` stays suspended, untouched.
-    let f = Greenlet::builder()
-        .stack_size(SIZE)
-        .build_fallible(|first: Result<Value, StackError>| match first {
-            Ok(_) => (true, None),
-            Err(e) => (false, e.io_error().raw_os_error()),
-        });
+    let f =
+        Greenlet::builder()
+            .stack_size(SIZE)
+            .build_fallible(|first: Result<Value, StackError>| match first {
+                Ok(_) => (true, None),
+                Err(e) => (false, e.io_error().raw_os_error()),
+            });
     let f2 = f.clone();
     let x = Greenlet::builder().stack_size(SIZE).build(move |_: Value| {
         parent_switch(());
@@ -94,13 +95,13 @@ fn child() {
     x.switch(());
     // One whose `run` tries to switch while failing: that panic goes to its parent.
     let t = Greenlet::new(|_: Value| ());
-    let s = Greenlet::builder()
-        .stack_size(SIZE)
-        .build_fallible(move |first: Result<Value, StackError>| {
+    let s = Greenlet::builder().stack_size(SIZE).build_fallible(
+        move |first: Result<Value, StackError>| {
             if first.is_err() {
                 t.switch(());
             }
-        });
+        },
+    );
     drop((0..64).map(|_| vec![0u8; 1024]).collect::<Vec<_>>());
     println!("created {MAX} greenlets");
     Greenlet::new(|_: Value| ()).switch(());
@@ -127,7 +128,10 @@ fn child() {
     let s_panic = panic::catch_unwind(AssertUnwindSafe(|| s.switch(()))).unwrap_err();
     restore_address_space(old);
     assert!(!ran && errno == Some(libc::ENOMEM), "{ran} {errno:?}");
-    assert!(x_active && f_dead, "the switcher waits on, the failed greenlet is dead");
+    assert!(
+        x_active && f_dead,
+        "the switcher waits on, the failed greenlet is dead"
+    );
     assert_eq!(x.switch("back").take::<&str>(), "back");
     assert!(x.is_dead());
     let s_msg = support::message(&*s_panic);
@@ -196,7 +200,10 @@ fn out_of_stacks_is_a_clear_recoverable_error() {
             "fallible greenlet failed itself",
             "recovered",
         ] {
-            assert!(stdout.contains(want), "{label}: stdout lacks {want:?}:\n{stdout}");
+            assert!(
+                stdout.contains(want),
+                "{label}: stdout lacks {want:?}:\n{stdout}"
+            );
         }
     }
 }

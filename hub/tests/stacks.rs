@@ -52,7 +52,10 @@ fn forty_thousand_sleepers_all_join() {
         .collect();
     joinall(&gs);
     get_hub().reset_error_handler();
-    assert!(gs.iter().all(Greenlet::dead), "joinall returns once all are dead");
+    assert!(
+        gs.iter().all(Greenlet::dead),
+        "joinall returns once all are dead"
+    );
     let ok = gs.iter().filter(|g| g.successful()).count();
     let failed: Vec<_> = gs.iter().filter_map(Greenlet::exception).collect();
     println!(
@@ -65,10 +68,17 @@ fn forty_thousand_sleepers_all_join() {
     for e in &failed {
         assert!(e.to_string().contains("greenlet stack"), "{e}");
     }
-    assert_eq!(reports.borrow().len(), failed.len(), "each failure reported once");
+    assert_eq!(
+        reports.borrow().len(),
+        failed.len(),
+        "each failure reported once"
+    );
     if kernel_has_guard_install() {
         assert_eq!(greenlet::stack_mode(), greenlet::StackMode::Arenas);
-        assert_eq!(ok, 40_000, "with arenas, the default vm.max_map_count is no limit");
+        assert_eq!(
+            ok, 40_000,
+            "with arenas, the default vm.max_map_count is no limit"
+        );
         for (i, g) in gs.iter().enumerate().step_by(997) {
             assert_eq!(g.value(), Some(i as u32));
         }
@@ -125,17 +135,31 @@ fn child() {
     let gs = driver.get().expect("the driver carries on");
     let ok = gs.iter().filter(|g| g.successful()).count();
     let failed: Vec<_> = gs.iter().filter(|g| !g.successful()).collect();
-    println!("ran={ok} failed={} reports={}", failed.len(), reports.borrow().len());
+    println!(
+        "ran={ok} failed={} reports={}",
+        failed.len(),
+        reports.borrow().len()
+    );
     assert!(ok > 0 && !failed.is_empty(), "the cap is between: {ok} ran");
     for g in &failed {
-        assert!(g.dead() && g.ready() && !g.started(), "dead, not left `started`");
+        assert!(
+            g.dead() && g.ready() && !g.started(),
+            "dead, not left `started`"
+        );
         let e = g.exception().expect("failed with an error");
         let text = e.to_string();
-        assert!(text.contains("greenlet stack") && text.contains("RLIMIT_AS"), "{text}");
+        assert!(
+            text.contains("greenlet stack") && text.contains("RLIMIT_AS"),
+            "{text}"
+        );
         assert!(g.get().is_err());
     }
     assert_eq!(reports.borrow().len(), failed.len());
-    assert!(reports.borrow()[0].contains(&failed[0].name()), "{:?}", reports.borrow()[0]);
+    assert!(
+        reports.borrow()[0].contains(&failed[0].name()),
+        "{:?}",
+        reports.borrow()[0]
+    );
     // Joiners of a failed greenlet wake: a fresh joiner returns at once.
     failed[0].join();
     // Once greenlets finish, their stacks serve new ones.
