@@ -23,10 +23,14 @@
 //! stacks), and from there in batches to the process-wide pool. Free stacks keep their pages
 //! (reused at once, no page faults) up to a process-wide budget ([`stack_cache_budget`],
 //! default [`DEFAULT_STACK_CACHE_BUDGET`] bytes of stack, counted by stack size). Past it, the
-//! pool gives memory back to the kernel: arenas whose stacks are all free are unmapped whole
-//! (pages, page tables and address space), and otherwise the oldest free stacks get
-//! `MADV_DONTNEED` (their address space and guard stay, for reuse). So a burst of a million
-//! greenlets does not pin its memory once it is over.
+//! oldest free stacks are marked `MADV_FREE`: the kernel takes their pages whenever it needs
+//! memory (they leave the RSS then), and a stack reused before that finds its pages in place,
+//! with no page fault, so a steady churn of thousands of greenlets costs nothing. Free stacks
+//! may keep at most 128 times the budget of address space reserved (16 GiB by default:
+//! 65,536 stacks of 256 KiB, whose page tables and guard markers take about 34 MB); past that,
+//! arenas whose stacks are all free are unmapped whole (pages, page tables, guards and address
+//! space). So a burst of a million greenlets does not pin its memory once it is over. With
+//! one mapping per stack, free stacks past the budget are unmapped at once.
 
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -46,7 +50,9 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
 /// How many bytes of free stacks (counted by their size) the process keeps with their memory
 /// for reuse, unless changed with [`set_stack_cache_budget`]: 128 MiB, 512 stacks of the
-/// default size. Free stacks beyond it give their memory back to the kernel.
+/// default size. Free stacks beyond it are marked `MADV_FREE` (the kernel takes their pages
+/// when it needs memory), and whole arenas are unmapped past 128 times it (see
+/// [`set_stack_cache_budget`]).
 pub const DEFAULT_STACK_CACHE_BUDGET: usize = 128 << 20;
 
 /// How many free stacks each thread keeps in its own cache (outside the process-wide budget),
@@ -64,6 +70,9 @@ const BATCH: usize = LOCAL_CACHE / 2;
 const FIRST_ARENA_SLOTS: usize = 64;
 /// The most slots in one arena (16 GiB of address space with the default stack size).
 const MAX_ARENA_SLOTS: usize = 1 << 16;
+/// In arenas, free stacks may reserve this many times the budget of address space (see
+/// `reserve`).
+const RESERVE_FACTOR: usize = 128;
 
 /// How greenlet stacks are mapped in this process.
 ///
@@ -336,8 +345,12 @@ static BUDGET: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_CACHE_BUDGET);
 
 /// Sets how many bytes of free stacks (counted by their size, process-wide, beyond the
 /// [`LOCAL_CACHE`] stacks each thread keeps) keep their memory for reuse; default
-/// [`DEFAULT_STACK_CACHE_BUDGET`]. Lowering it gives memory back to the kernel now. With 0,
-/// every stack that leaves a thread's cache gives its memory back.
+/// [`DEFAULT_STACK_CACHE_BUDGET`]. Free stacks beyond it are marked `MADV_FREE` (the kernel
+/// takes their pages when it needs memory); with stacks in arenas, free stacks may reserve at
+/// most 128 times the budget of address space, past which arenas whose stacks are all free are
+/// unmapped (with one mapping per stack: past the budget itself). Lowering it gives memory back
+/// now; with 0, every free stack outside the threads' caches gives its memory back, and every
+/// arena whose stacks are all free is unmapped.
 ///
 /// # Examples
 ///
@@ -394,7 +407,8 @@ pub struct StackStats {
     pub warm: usize,
     /// Bytes of `warm` stacks, counted by stack size (at most the budget).
     pub warm_bytes: usize,
-    /// Free stacks in the pool whose memory went back to the kernel.
+    /// Free stacks in the pool past the budget, whose pages the kernel may take
+    /// (`MADV_FREE`).
     pub cold: usize,
 }
 
@@ -473,6 +487,8 @@ struct Pool {
     free_ids: Vec<u32>,
     /// Bytes of warm free stacks.
     warm_bytes: usize,
+    /// Bytes of cold free stacks (their pages given back or marked `MADV_FREE`).
+    cold_bytes: usize,
 }
 
 impl Pool {
@@ -482,6 +498,7 @@ impl Pool {
             arenas: Vec::new(),
             free_ids: Vec::new(),
             warm_bytes: 0,
+            cold_bytes: 0,
         }
     }
 
@@ -523,6 +540,7 @@ impl Pool {
                 break;
             };
             self.arena_mut(s.arena).free -= 1;
+            self.cold_bytes -= slot;
             out.push(s);
         }
         if out.is_empty() {
@@ -633,7 +651,7 @@ impl Pool {
         Ok(id)
     }
 
-    /// Takes back free stacks (warm), then gives memory back to the kernel past the budget.
+    /// Takes back free stacks (warm), then gives memory back past the budget.
     fn put(&mut self, stacks: Vec<GStack>) {
         for s in stacks {
             let a = self.arena_mut(s.arena);
@@ -643,22 +661,31 @@ impl Pool {
             self.warm_bytes += slot;
             self.classes[class].warm.push(s);
         }
-        if self.warm_bytes > stack_cache_budget() {
+        let budget = stack_cache_budget();
+        if self.warm_bytes > budget || self.warm_bytes + self.cold_bytes > reserve(budget) {
             self.trim();
         }
     }
 
-    /// Gives memory back until the warm stacks fit in three quarters of the budget (so that
-    /// trimming is not redone at every release): first whole arenas whose stacks are all
-    /// free, then the oldest warm stacks' pages.
+    /// Gives memory back: while free stacks reserve more address space than [`reserve`],
+    /// unmaps arenas whose stacks are all free (pages, page tables, guards and address space
+    /// go back); then, while warm stacks exceed the budget, marks the oldest ones
+    /// `MADV_FREE`. Each goes down to three quarters of its limit, so that trimming is not
+    /// redone at every release.
     fn trim(&mut self) {
         let budget = stack_cache_budget();
-        if self.warm_bytes <= budget {
-            return;
+        let reserve = reserve(budget);
+        if self.warm_bytes + self.cold_bytes > reserve {
+            self.unmap_free_arenas(reserve - reserve / 4);
         }
-        let target = budget - budget / 4;
-        // Whole arenas whose stacks are all free, the ones without warm stacks (nothing to
-        // lose) and then the largest first.
+        if self.warm_bytes > budget {
+            self.cool(budget - budget / 4);
+        }
+    }
+
+    /// Unmaps arenas whose stacks are all free until free stacks reserve at most `target`
+    /// bytes: those without warm stacks first, then the largest.
+    fn unmap_free_arenas(&mut self, target: usize) {
         let mut empty: Vec<(bool, usize, u32)> = self
             .arenas
             .iter()
@@ -670,12 +697,13 @@ impl Pool {
             .collect();
         empty.sort_unstable();
         let mut gone = false;
-        for (has_warm, _, id) in empty {
-            if has_warm && self.warm_bytes <= target {
+        for (_, _, id) in empty {
+            if self.warm_bytes + self.cold_bytes <= target {
                 break;
             }
             let a = self.arenas[id as usize].take().expect("listed as mapped");
             self.warm_bytes -= a.warm * a.slot;
+            self.cold_bytes -= (a.free - a.warm) * a.slot;
             if self.classes[a.class].carving == Some(id) {
                 self.classes[a.class].carving = None;
             }
@@ -692,7 +720,12 @@ impl Pool {
                 c.cold.retain(|s| arenas[s.arena as usize].is_some());
             }
         }
-        // Then the oldest warm stacks give their pages back, keeping address space and guard.
+    }
+
+    /// Marks the oldest warm stacks `MADV_FREE` until the warm ones fit in `target` bytes: the
+    /// kernel takes their pages when it needs memory (and they leave the process's RSS then);
+    /// until it does, a reused stack finds them in place, with no page fault.
+    fn cool(&mut self, target: usize) {
         let page = page_size();
         let mut cooled = Vec::new();
         for ci in 0..self.classes.len() {
@@ -706,12 +739,13 @@ impl Pool {
             for s in &old {
                 self.arena_mut(s.arena).warm -= 1;
                 self.warm_bytes -= slot;
+                self.cold_bytes += slot;
             }
             cooled.extend(old.iter().map(|s| (s.bottom, s.top)));
             self.classes[ci].cold.extend(old);
         }
         // One `madvise` per run of adjacent slots (guard pages inside a run keep their guard
-        // markers: `MADV_DONTNEED` leaves them), not one per stack.
+        // markers), not one per stack.
         cooled.sort_unstable();
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for (bottom, top) in cooled {
@@ -722,16 +756,27 @@ impl Pool {
         }
         for (bottom, top) in runs {
             // SAFETY: every slot of the run is free (in the pool's cold lists, used by nobody):
-            // its usable pages are ours to discard (they read back as zeros when reused), and
+            // its usable pages are ours to discard (a reused stack may find them zeroed), and
             // its guard pages stay guards.
             let _ = unsafe {
                 mm::madvise(
                     (bottom + page) as *mut c_void,
                     top - bottom - page,
-                    Advice::LinuxDontNeed,
+                    Advice::LinuxFree,
                 )
             };
         }
+    }
+}
+
+/// How much address space free stacks may keep reserved, given the budget: 128 times it in
+/// arenas (16 GiB by default, 65,536 stacks of 256 KiB, whose page tables and guard markers
+/// take about 34 MB), and just the budget when each stack is its own mapping (free stacks
+/// would hold kernel mappings that live greenlets need).
+fn reserve(budget: usize) -> usize {
+    match stack_mode() {
+        StackMode::Arenas => budget.saturating_mul(RESERVE_FACTOR),
+        StackMode::Mappings => budget,
     }
 }
 
