@@ -840,16 +840,9 @@ pub struct Builder {
     /// Parent; the running greenlet when `None`.
     parent: Option<Greenlet>,
     /// Name for messages.
-    name: Option<BuilderName>,
-}
-
-/// A name given to a [`Builder`].
-#[derive(Debug)]
-enum BuilderName {
-    /// This text.
-    Owned(String),
-    /// This prefix and the id.
-    Numbered(&'static str),
+    name: Option<String>,
+    /// Prefix of a numbered name (the id follows), when `name` is `None`.
+    numbered: Option<&'static str>,
 }
 
 /// What a `build_fallible` greenlet's `run` is called with when it could not get a stack (a
@@ -910,7 +903,8 @@ impl Builder {
     /// assert_eq!(g.name(), Some("io"));
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(BuilderName::Owned(name.into()));
+        self.name = Some(name.into());
+        self.numbered = None;
         self
     }
 
@@ -924,7 +918,8 @@ impl Builder {
     /// assert!(g.name().unwrap().starts_with("io-"));
     /// ```
     pub fn numbered_name(mut self, prefix: &'static str) -> Builder {
-        self.name = Some(BuilderName::Numbered(prefix));
+        self.numbered = Some(prefix);
+        self.name = None;
         self
     }
 
@@ -944,6 +939,7 @@ impl Builder {
     /// # Switches
     ///
     /// Never.
+    #[inline]
     pub fn build<F, R>(self, run: F) -> Greenlet
     where
         F: FnOnce(Value) -> R + 'static,
@@ -985,6 +981,7 @@ impl Builder {
     /// # Switches
     ///
     /// Never.
+    #[inline]
     pub fn build_fallible<F, R>(self, run: F) -> Greenlet
     where
         F: FnOnce(Result<Value, StackError>) -> R + 'static,
@@ -998,6 +995,7 @@ impl Builder {
     }
 
     /// Creates the greenlet around its `run`.
+    #[inline(always)]
     fn build_slot(self, fallible: bool, run: crate::run::RunSlot) -> Greenlet {
         let size = self.stack_size.unwrap_or_else(crate::default_stack_size);
         assert!(
@@ -1010,10 +1008,10 @@ impl Builder {
             Kind::Normal,
             Some(parent),
             size,
-            match self.name {
-                None => crate::name::Name::none(),
-                Some(BuilderName::Owned(s)) => crate::name::Name::owned(s.into_boxed_str()),
-                Some(BuilderName::Numbered(p)) => crate::name::Name::fixed(p, true),
+            match (self.name, self.numbered) {
+                (Some(s), _) => crate::name::Name::owned(s.into_boxed_str()),
+                (None, Some(p)) => crate::name::Name::fixed(p, true),
+                (None, None) => crate::name::Name::none(),
             },
             fallible,
             run,

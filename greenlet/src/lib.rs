@@ -23,9 +23,10 @@
 //!   its own mapping with an `mprotect`ed guard ([`StackMode`]; `tracing` says so once).
 //! * Finished greenlets' stacks are reused: each thread keeps up to [`LOCAL_CACHE`] free
 //!   stacks, and the process keeps free stacks with their memory up to a budget
-//!   ([`stack_cache_budget`], default [`DEFAULT_STACK_CACHE_BUDGET`] = 128 MiB of stack);
+//!   ([`stack_cache_budget`], default [`DEFAULT_STACK_CACHE_BUDGET`] = 4 GiB of stack, 16,384
+//!   stacks of 256 KiB, of which only the touched pages are resident);
 //!   beyond it their pages are marked `MADV_FREE` (the kernel takes them when it needs
-//!   memory), and past 128 times it arenas whose stacks are all free are unmapped. A reused
+//!   memory), and past 4 times it arenas whose stacks are all free are unmapped. A reused
 //!   stack costs nanoseconds, a fresh one about a microsecond.
 //! * Running out of stacks (address space, memory, or in the fallback `vm.max_map_count`) is
 //!   a [`StackError`], never a crash: the switch that tried to start the greenlet fails (as in

@@ -22,17 +22,20 @@
 //! A finished greenlet's stack goes back to its thread's cache (at most [`LOCAL_CACHE`]
 //! stacks), and from there in batches to the process-wide pool. Free stacks keep their pages
 //! (reused at once, no page faults) up to a process-wide budget ([`stack_cache_budget`],
-//! default [`DEFAULT_STACK_CACHE_BUDGET`] bytes of stack, counted by stack size). Past it, the
+//! default [`DEFAULT_STACK_CACHE_BUDGET`] bytes of stack, counted by stack size: 16,384 stacks
+//! of 256 KiB, of which only the pages their greenlets touched are resident, typically one to
+//! three pages each, so 64 to 192 MiB). Past it, the
 //! oldest free stacks are marked `MADV_FREE`: the kernel takes their pages whenever it needs
 //! memory (they leave the RSS then), and a stack reused before that finds its pages in place,
 //! with no page fault, so a steady churn of thousands of greenlets costs nothing. Free stacks
-//! may keep at most 128 times the budget of address space reserved (16 GiB by default:
-//! 65,536 stacks of 256 KiB, whose page tables and guard markers take about 34 MB); past that,
+//! may keep at most 4 times the budget of address space reserved (16 GiB by default: 65,536
+//! stacks of 256 KiB, whose page tables and guard markers take about 34 MB); past that,
 //! arenas whose stacks are all free are unmapped whole (pages, page tables, guards and address
 //! space). So a burst of a million greenlets does not pin its memory once it is over. With
 //! one mapping per stack, free stacks past the budget are unmapped at once.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::fmt;
 use std::io;
@@ -49,11 +52,13 @@ use crate::sys;
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
 /// How many bytes of free stacks (counted by their size) the process keeps with their memory
-/// for reuse, unless changed with [`set_stack_cache_budget`]: 128 MiB, 512 stacks of the
-/// default size. Free stacks beyond it are marked `MADV_FREE` (the kernel takes their pages
-/// when it needs memory), and whole arenas are unmapped past 128 times it (see
+/// for reuse, unless changed with [`set_stack_cache_budget`]: 4 GiB, 16,384 stacks of the
+/// default size (as many as one thread's pool kept before, but for the whole process), of
+/// which only the pages their greenlets touched are resident: typically one to three pages
+/// each. Free stacks beyond it are marked `MADV_FREE` (the kernel takes their pages when it
+/// needs memory), and whole arenas are unmapped past 4 times it (see
 /// [`set_stack_cache_budget`]).
-pub const DEFAULT_STACK_CACHE_BUDGET: usize = 128 << 20;
+pub const DEFAULT_STACK_CACHE_BUDGET: usize = 4 << 30;
 
 /// How many free stacks each thread keeps in its own cache (outside the process-wide budget),
 /// so that spawning and finishing greenlets takes no lock.
@@ -72,7 +77,7 @@ const FIRST_ARENA_SLOTS: usize = 64;
 const MAX_ARENA_SLOTS: usize = 1 << 16;
 /// In arenas, free stacks may reserve this many times the budget of address space (see
 /// `reserve`).
-const RESERVE_FACTOR: usize = 128;
+const RESERVE_FACTOR: usize = 4;
 
 /// How greenlet stacks are mapped in this process.
 ///
@@ -179,10 +184,9 @@ pub(crate) fn page_size() -> usize {
 pub(crate) struct GStack {
     /// The lowest address of the slot: its guard page.
     bottom: usize,
-    /// One past the highest usable address: where the stack starts, growing down.
-    top: usize,
-    /// The arena it was carved from (an index into `Pool::arenas`).
-    arena: u32,
+    /// One past the highest usable address: where the stack starts, growing down. (Never
+    /// zero, which also lets `Option<GStack>` and results of it move as plain words.)
+    top: StackPointer,
 }
 
 // SAFETY: `base` and `limit` describe a slot with a guard page at its low end and at least 16
@@ -191,8 +195,7 @@ pub(crate) struct GStack {
 unsafe impl Stack for GStack {
     #[inline]
     fn base(&self) -> StackPointer {
-        // SAFETY: the top of a mapped slot is never zero.
-        unsafe { StackPointer::new_unchecked(self.top) }
+        self.top
     }
 
     #[inline]
@@ -226,7 +229,17 @@ struct Local {
 
 impl Local {
     /// The list for stacks of `usable` bytes.
+    #[inline]
     fn list(&mut self, usable: usize) -> &mut Vec<GStack> {
+        if self.lists.first().is_some_and(|(s, _)| *s == usable) {
+            return &mut self.lists[0].1;
+        }
+        self.list_slow(usable)
+    }
+
+    /// `list`, for a size other than the first one used.
+    #[cold]
+    fn list_slow(&mut self, usable: usize) -> &mut Vec<GStack> {
         let i = match self.lists.iter().position(|(s, _)| *s == usable) {
             Some(i) => i,
             None => {
@@ -249,17 +262,18 @@ impl Drop for Local {
 }
 
 /// The usable size of a stack asked to be `size` bytes: whole pages.
+#[inline]
 fn usable_size(size: usize) -> usize {
-    let page = page_size();
-    size.div_ceil(page) * page
+    let mask = page_size() - 1; // the page size is a power of two
+    (size + mask) & !mask
 }
 
-/// Takes a stack of `size` bytes: from this thread's cache, else from the process-wide pool,
-/// else a new slot.
+/// Takes a stack of `size` bytes from this thread's cache, if it has one (the fast path;
+/// [`acquire_slow`] is the rest).
 #[inline]
-pub(crate) fn acquire(size: usize) -> Result<GStack, StackError> {
+pub(crate) fn acquire_cached(size: usize) -> Option<GStack> {
     let usable = usable_size(size);
-    let cached = LOCAL
+    LOCAL
         .try_with(|l| {
             let mut l = l.try_borrow_mut().ok()?;
             let s = l.list(usable).pop();
@@ -269,17 +283,15 @@ pub(crate) fn acquire(size: usize) -> Result<GStack, StackError> {
             s
         })
         .ok()
-        .flatten();
-    match cached {
-        Some(s) => Ok(s),
-        None => acquire_slow(size, usable),
-    }
+        .flatten()
 }
 
-/// The cache had none: refill it from the pool, or carve a new slot.
+/// Takes a stack of `size` bytes when this thread's cache has none: refills the cache from
+/// the process-wide pool, or carves a new slot.
 #[cold]
 #[inline(never)]
-fn acquire_slow(size: usize, usable: usize) -> Result<GStack, StackError> {
+pub(crate) fn acquire_slow(size: usize) -> Result<GStack, StackError> {
+    let usable = usable_size(size);
     crate::overflow::install();
     // Decided (and said through `tracing`) before the pool is locked.
     stack_mode();
@@ -307,7 +319,7 @@ fn acquire_slow(size: usize, usable: usize) -> Result<GStack, StackError> {
 /// full.
 #[inline]
 pub(crate) fn release(stack: GStack) {
-    let usable = stack.top - stack.bottom - page_size();
+    let usable = stack.top.get() - stack.bottom - page_size();
     let mut stack = Some(stack);
     let spill = LOCAL.try_with(|l| {
         let mut l = l.try_borrow_mut().ok()?;
@@ -347,7 +359,7 @@ static BUDGET: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_CACHE_BUDGET);
 /// [`LOCAL_CACHE`] stacks each thread keeps) keep their memory for reuse; default
 /// [`DEFAULT_STACK_CACHE_BUDGET`]. Free stacks beyond it are marked `MADV_FREE` (the kernel
 /// takes their pages when it needs memory); with stacks in arenas, free stacks may reserve at
-/// most 128 times the budget of address space, past which arenas whose stacks are all free are
+/// most 4 times the budget of address space, past which arenas whose stacks are all free are
 /// unmapped (with one mapping per stack: past the budget itself). Lowering it gives memory back
 /// now; with 0, every free stack outside the threads' caches gives its memory back, and every
 /// arena whose stacks are all free is unmapped.
@@ -452,7 +464,7 @@ struct Class {
     /// Free stacks whose memory went back to the kernel.
     cold: Vec<GStack>,
     /// The arena new slots are carved from, if it has room left.
-    carving: Option<u32>,
+    carving: Option<usize>,
     /// Slots in the next arena.
     next_slots: usize,
 }
@@ -483,8 +495,10 @@ struct Pool {
     classes: Vec<Class>,
     /// Every mapping, by id (`None`: unmapped; the id is reused).
     arenas: Vec<Option<Arena>>,
+    /// Mapped arenas by address, for finding a stack's arena.
+    by_base: BTreeMap<usize, usize>,
     /// Ids of unmapped arenas, for reuse.
-    free_ids: Vec<u32>,
+    free_ids: Vec<usize>,
     /// Bytes of warm free stacks.
     warm_bytes: usize,
     /// Bytes of cold free stacks (their pages given back or marked `MADV_FREE`).
@@ -496,6 +510,7 @@ impl Pool {
         Pool {
             classes: Vec::new(),
             arenas: Vec::new(),
+            by_base: BTreeMap::new(),
             free_ids: Vec::new(),
             warm_bytes: 0,
             cold_bytes: 0,
@@ -529,7 +544,7 @@ impl Pool {
             let Some(s) = self.classes[c].warm.pop() else {
                 break;
             };
-            let a = self.arena_mut(s.arena);
+            let a = self.arena_of_mut(s.bottom);
             a.free -= 1;
             a.warm -= 1;
             self.warm_bytes -= slot;
@@ -539,7 +554,7 @@ impl Pool {
             let Some(s) = self.classes[c].cold.pop() else {
                 break;
             };
-            self.arena_mut(s.arena).free -= 1;
+            self.arena_of_mut(s.bottom).free -= 1;
             self.cold_bytes -= slot;
             out.push(s);
         }
@@ -550,10 +565,25 @@ impl Pool {
     }
 
     /// The arena with id `id`, which is mapped.
-    fn arena_mut(&mut self, id: u32) -> &mut Arena {
-        self.arenas[id as usize]
+    fn arena_mut(&mut self, id: usize) -> &mut Arena {
+        self.arenas[id]
             .as_mut()
             .expect("a stack's arena is mapped while the stack exists")
+    }
+
+    /// The id of the mapped arena holding address `addr`, if any.
+    fn arena_of(&self, addr: usize) -> Option<usize> {
+        let (_, &id) = self.by_base.range(..=addr).next_back()?;
+        let a = self.arenas[id].as_ref()?;
+        (addr < a.base + a.len).then_some(id)
+    }
+
+    /// The arena of a stack whose slot starts at `bottom`.
+    fn arena_of_mut(&mut self, bottom: usize) -> &mut Arena {
+        let id = self
+            .arena_of(bottom)
+            .expect("a stack's arena is mapped while the stack exists");
+        self.arena_mut(id)
     }
 
     /// A new slot of class `c`, from its arena or a new one.
@@ -581,14 +611,13 @@ impl Pool {
         }
         Ok(GStack {
             bottom,
-            top: bottom + slot,
-            arena: id,
+            top: StackPointer::new(bottom + slot).expect("a mapped slot ends above zero"),
         })
     }
 
     /// Maps a new arena for class `c` (in `Mappings` mode, one slot with its guard page),
     /// halving its size while the kernel refuses it.
-    fn map_arena(&mut self, c: usize, slot: usize, mode: StackMode) -> io::Result<u32> {
+    fn map_arena(&mut self, c: usize, slot: usize, mode: StackMode) -> io::Result<usize> {
         let mut slots = match mode {
             StackMode::Arenas => self.classes[c].next_slots,
             StackMode::Mappings => 1,
@@ -640,21 +669,22 @@ impl Pool {
         };
         let id = match self.free_ids.pop() {
             Some(id) => {
-                self.arenas[id as usize] = Some(arena);
+                self.arenas[id] = Some(arena);
                 id
             }
             None => {
                 self.arenas.push(Some(arena));
-                (self.arenas.len() - 1) as u32
+                self.arenas.len() - 1
             }
         };
+        self.by_base.insert(base as usize, id);
         Ok(id)
     }
 
     /// Takes back free stacks (warm), then gives memory back past the budget.
     fn put(&mut self, stacks: Vec<GStack>) {
         for s in stacks {
-            let a = self.arena_mut(s.arena);
+            let a = self.arena_of_mut(s.bottom);
             a.free += 1;
             a.warm += 1;
             let (slot, class) = (a.slot, a.class);
@@ -686,13 +716,13 @@ impl Pool {
     /// Unmaps arenas whose stacks are all free until free stacks reserve at most `target`
     /// bytes: those without warm stacks first, then the largest.
     fn unmap_free_arenas(&mut self, target: usize) {
-        let mut empty: Vec<(bool, usize, u32)> = self
+        let mut empty: Vec<(bool, usize, usize)> = self
             .arenas
             .iter()
             .enumerate()
             .filter_map(|(i, a)| {
                 let a = a.as_ref()?;
-                (a.free == a.carved).then_some((a.warm > 0, usize::MAX - a.len, i as u32))
+                (a.free == a.carved).then_some((a.warm > 0, usize::MAX - a.len, i))
             })
             .collect();
         empty.sort_unstable();
@@ -701,7 +731,8 @@ impl Pool {
             if self.warm_bytes + self.cold_bytes <= target {
                 break;
             }
-            let a = self.arenas[id as usize].take().expect("listed as mapped");
+            let a = self.arenas[id].take().expect("listed as mapped");
+            self.by_base.remove(&a.base);
             self.warm_bytes -= a.warm * a.slot;
             self.cold_bytes -= (a.free - a.warm) * a.slot;
             if self.classes[a.class].carving == Some(id) {
@@ -714,11 +745,12 @@ impl Pool {
             gone = true;
         }
         if gone {
-            let arenas = &self.arenas;
-            for c in &mut self.classes {
-                c.warm.retain(|s| arenas[s.arena as usize].is_some());
-                c.cold.retain(|s| arenas[s.arena as usize].is_some());
+            let mut classes = std::mem::take(&mut self.classes);
+            for c in &mut classes {
+                c.warm.retain(|s| self.arena_of(s.bottom).is_some());
+                c.cold.retain(|s| self.arena_of(s.bottom).is_some());
             }
+            self.classes = classes;
         }
     }
 
@@ -737,11 +769,11 @@ impl Pool {
             let n = excess.min(self.classes[ci].warm.len());
             let old: Vec<GStack> = self.classes[ci].warm.drain(..n).collect();
             for s in &old {
-                self.arena_mut(s.arena).warm -= 1;
+                self.arena_of_mut(s.bottom).warm -= 1;
                 self.warm_bytes -= slot;
                 self.cold_bytes += slot;
             }
-            cooled.extend(old.iter().map(|s| (s.bottom, s.top)));
+            cooled.extend(old.iter().map(|s| (s.bottom, s.top.get())));
             self.classes[ci].cold.extend(old);
         }
         // One `madvise` per run of adjacent slots (guard pages inside a run keep their guard
@@ -769,7 +801,7 @@ impl Pool {
     }
 }
 
-/// How much address space free stacks may keep reserved, given the budget: 128 times it in
+/// How much address space free stacks may keep reserved, given the budget: 4 times it in
 /// arenas (16 GiB by default, 65,536 stacks of 256 KiB, whose page tables and guard markers
 /// take about 34 MB), and just the budget when each stack is its own mapping (free stacks
 /// would hold kernel mappings that live greenlets need).

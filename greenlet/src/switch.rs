@@ -760,7 +760,11 @@ fn first_live_parent(inner: &Inner) -> Rc<Inner> {
 
 /// Gives `inner` a stack and its coroutine.
 fn start(inner: &Inner) -> Result<(), StackError> {
-    let stack = stack::acquire(inner.stack_size.get())?;
+    let size = inner.stack_size.get();
+    let stack = match stack::acquire_cached(size) {
+        Some(s) => s,
+        None => stack::acquire_slow(size)?,
+    };
     inner.stack_limit.set(stack::limit(&stack));
     let rec: *const Inner = inner;
     let coro = Coro::with_stack(stack, move |y: &YielderT, ()| {

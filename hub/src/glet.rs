@@ -66,7 +66,7 @@ struct Link<T: 'static> {
 struct Shared<T: 'static> {
     /// Its number, for the default name `Greenlet-N`: its raw greenlet's id, so that the
     /// stack-overflow report (which knows only the raw greenlet) shows the same name.
-    number: u64,
+    number: Cell<u64>,
     /// The raw greenlet it runs in (created with it; its `run` holds the function), until it
     /// dies.
     raw: RefCell<Option<RawGreenlet>>,
@@ -217,34 +217,34 @@ impl<T: 'static> Greenlet<T> {
     /// Never.
     pub fn new(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
         let hub = get_hub();
-        let inner = Rc::new_cyclic(|weak| {
-            // The raw greenlet holds the function (inline when small) and only a weak
-            // reference back, so an unstarted greenlet whose handles are all dropped is freed.
-            // One that cannot get a stack fails itself (`build_fallible`): it ends with the
-            // error, and the greenlet that was switching to it carries on.
-            let weak = weak.clone();
-            let raw = RawGreenlet::builder()
-                .parent(&hub.greenlet())
-                .numbered_name("Greenlet-")
-                .build_fallible(move |first: Result<Value, StackError>| {
-                    if let Some(inner) = weak.upgrade() {
-                        match first {
-                            Ok(_) => Greenlet { inner }.body(f),
-                            Err(e) => Greenlet { inner }.fail_start(e),
-                        }
-                    }
-                });
-            Shared {
-                number: raw.id(),
-                raw: RefCell::new(Some(raw)),
-                life: Cell::new(Life::Unstarted),
-                result: RefCell::new(None),
-                died: Cell::new(0),
-                keepalive: RefCell::new(None),
-                extra: RefCell::new(None),
-                waiters: WaiterSet::new(),
-            }
+        let inner = Rc::new(Shared {
+            number: Cell::new(0),
+            raw: RefCell::new(None),
+            life: Cell::new(Life::Unstarted),
+            result: RefCell::new(None),
+            died: Cell::new(0),
+            keepalive: RefCell::new(None),
+            extra: RefCell::new(None),
+            waiters: WaiterSet::new(),
         });
+        // The raw greenlet holds the function (inline when small) and only a weak reference
+        // back, so an unstarted greenlet whose handles are all dropped is freed. One that
+        // cannot get a stack fails itself (`build_fallible`): it ends with the error, and the
+        // greenlet that was switching to it carries on.
+        let weak = Rc::downgrade(&inner);
+        let raw = RawGreenlet::builder()
+            .parent(&hub.greenlet())
+            .numbered_name("Greenlet-")
+            .build_fallible(move |first: Result<Value, StackError>| {
+                if let Some(inner) = weak.upgrade() {
+                    match first {
+                        Ok(_) => Greenlet { inner }.body(f),
+                        Err(e) => Greenlet { inner }.fail_start(e),
+                    }
+                }
+            });
+        inner.number.set(raw.id());
+        *inner.raw.borrow_mut() = Some(raw);
         Greenlet { inner }
     }
 
@@ -315,7 +315,7 @@ impl<T: 'static> Greenlet<T> {
             .borrow()
             .as_ref()
             .and_then(|e| e.name.clone());
-        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.number))
+        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.number.get()))
     }
 
     /// Schedules the greenlet to run (once the running greenlet waits). No-op if already
