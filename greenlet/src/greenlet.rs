@@ -554,19 +554,41 @@ impl Greenlet {
         self.inner.id
     }
 
-    /// The name given by the builder ("main" for main greenlets, "hub" for the hub).
+    /// The name given by the builder or [`set_name`](Greenlet::set_name) ("main" for main
+    /// greenlets, "hub" for the hub), with the id written out after a
+    /// [`numbered_name`](Builder::numbered_name). An empty name counts as none.
     ///
     /// # Examples
     ///
     /// ```
     /// assert_eq!(greenlet::main().name(), Some("main"));
+    /// let g = greenlet::Greenlet::builder().numbered_name("task-").build(|_: greenlet::Value| ());
+    /// assert_eq!(g.name(), Some(format!("task-{}", g.id()).as_str()));
     /// ```
     ///
     /// # Switches
     ///
     /// Never.
     pub fn name(&self) -> Option<&str> {
-        self.inner.name.as_deref()
+        self.inner.name.get(self.inner.id)
+    }
+
+    /// Renames the greenlet (what `Debug` and the stack-overflow message show from now on).
+    /// Earlier names stay allocated until the greenlet's record is freed, so rename rarely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::new(|_: greenlet::Value| ());
+    /// g.set_name("worker-1");
+    /// assert_eq!(g.name(), Some("worker-1"));
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.inner.name.set(name.into().into_boxed_str());
     }
 
     /// The stack size this greenlet runs (or will run) with; 0 for main and the hub.
@@ -826,7 +848,13 @@ pub struct Builder {
     parent: Option<Greenlet>,
     /// Name for messages.
     name: Option<String>,
+    /// Prefix of a numbered name (the id follows), when `name` is `None`.
+    numbered: Option<&'static str>,
 }
+
+/// What a `build_fallible` greenlet's `run` is called with when it could not get a stack (a
+/// private type, so no switched value can be mistaken for it).
+pub(crate) struct StartFailure(pub(crate) StackError);
 
 impl Builder {
     /// A builder with the defaults: the thread's default stack size, the running greenlet as
@@ -883,6 +911,22 @@ impl Builder {
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
+        self.numbered = None;
+        self
+    }
+
+    /// A name made of `prefix` and the greenlet's [`id`](Greenlet::id) (`"task-17"`), which
+    /// costs no allocation unless [`name`](Greenlet::name) is asked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = greenlet::Greenlet::builder().numbered_name("io-").build(|_: greenlet::Value| ());
+    /// assert!(g.name().unwrap().starts_with("io-"));
+    /// ```
+    pub fn numbered_name(mut self, prefix: &'static str) -> Builder {
+        self.numbered = Some(prefix);
+        self.name = None;
         self
     }
 
@@ -902,11 +946,64 @@ impl Builder {
     /// # Switches
     ///
     /// Never.
+    #[inline]
     pub fn build<F, R>(self, run: F) -> Greenlet
     where
         F: FnOnce(Value) -> R + 'static,
         R: 'static,
     {
+        self.build_slot(false, crate::run::RunSlot::new(run))
+    }
+
+    /// Creates a greenlet that *fails itself* if it cannot get a stack, instead of failing the
+    /// switch that starts it.
+    ///
+    /// `run` receives `Ok(value)` with the first value switched in, as with
+    /// [`build`](Builder::build). If no stack can be had when something first switches to the
+    /// greenlet (the kernel refused the memory, see [`StackError`]), the greenlet is marked
+    /// dead and `run` is called at once with `Err(error)`, without a stack of its own: in the
+    /// switching machinery, on the thread's main stack, where [`getcurrent`](crate::getcurrent)
+    /// is the main greenlet and `switch` panics. Its return value (or its panic) goes to its
+    /// parent as a finished greenlet's does, and the greenlet that switched to it is not told:
+    /// it stays suspended unless it is that parent. A scheduler uses this so that a task that
+    /// cannot start records its own failure (the hub's `Greenlet<T>` ends with the error).
+    ///
+    /// # Panics
+    ///
+    /// If the stack size is below 16 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use greenlet::{Greenlet, Value};
+    /// let g = Greenlet::builder().build_fallible(|first: Result<Value, greenlet::StackError>| {
+    ///     match first {
+    ///         Ok(v) => v.take::<i32>() + 1,
+    ///         Err(_) => -1, // no stack: recorded as the result
+    ///     }
+    /// });
+    /// assert_eq!(g.switch(41).take::<i32>(), 42);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn build_fallible<F, R>(self, run: F) -> Greenlet
+    where
+        F: FnOnce(Result<Value, StackError>) -> R + 'static,
+        R: 'static,
+    {
+        let run = move |v: Value| match v.downcast::<StartFailure>() {
+            Ok(StartFailure(e)) => run(Err(e)),
+            Err(v) => run(Ok(v)),
+        };
+        self.build_slot(true, crate::run::RunSlot::new(run))
+    }
+
+    /// Creates the greenlet around its `run`.
+    #[inline(always)]
+    fn build_slot(self, fallible: bool, run: crate::run::RunSlot) -> Greenlet {
         let size = self.stack_size.unwrap_or_else(crate::default_stack_size);
         assert!(
             size >= 16 * 1024,
@@ -918,8 +1015,13 @@ impl Builder {
             Kind::Normal,
             Some(parent),
             size,
-            self.name.map(String::into_boxed_str),
-            crate::run::RunSlot::new(run),
+            match (self.name, self.numbered) {
+                (Some(s), _) => crate::name::Name::owned(s.into_boxed_str()),
+                (None, Some(p)) => crate::name::Name::fixed(p, true),
+                (None, None) => crate::name::Name::none(),
+            },
+            fallible,
+            run,
         ));
         Greenlet::from_inner(inner)
     }

@@ -16,14 +16,29 @@
 //!   asymmetric resume/suspend by a trampoline on the main stack (see the `switch` module's
 //!   design notes), so a switch between two greenlets costs two context switches and a switch
 //!   between main and a greenlet one.
-//! * A greenlet takes a stack when it first runs, from a per-thread pool of reused stacks
-//!   (default size [`DEFAULT_STACK_SIZE`], guard page kept); a fresh `mmap` costs
-//!   microseconds, a reused stack nanoseconds. Running out of stacks (Linux's
-//!   `vm.max_map_count`) is a [`StackError`], never a crash.
+//! * A greenlet takes a stack when it first runs (default size [`DEFAULT_STACK_SIZE`], with a
+//!   guard page below it). Stacks are carved from large arenas whose guard pages are installed
+//!   with `madvise(MADV_GUARD_INSTALL)` (Linux ≥ 6.13), so they cost no kernel mapping and a
+//!   million greenlets fit in the default `vm.max_map_count`; on older kernels each stack is
+//!   its own mapping with an `mprotect`ed guard ([`StackMode`]; `tracing` says so once).
+//! * Finished greenlets' stacks are reused: each thread keeps up to [`LOCAL_CACHE`] free
+//!   stacks, and the process keeps free stacks with their memory up to a budget
+//!   ([`stack_cache_budget`], default [`DEFAULT_STACK_CACHE_BUDGET`] = 4 GiB of stack, 16,384
+//!   stacks of 256 KiB, of which only the touched pages are resident);
+//!   beyond it their pages are marked `MADV_FREE` (the kernel takes them when it needs
+//!   memory), and past 4 times it arenas whose stacks are all free are unmapped. A reused
+//!   stack costs nanoseconds, a fresh one about a microsecond.
+//! * Running out of stacks (address space, memory, or in the fallback `vm.max_map_count`) is
+//!   a [`StackError`], never a crash: the switch that tried to start the greenlet fails (as in
+//!   Python's greenlet), or, for a greenlet built with [`Builder::build_fallible`] (what the
+//!   hub uses), the greenlet fails itself.
 //! * The first greenlet stack mapped in the process installs a SIGSEGV/SIGBUS handler on an
 //!   alternate signal stack: a greenlet that overflows its stack hits its guard page and the
-//!   process aborts with `greenlet '<name or id>' has overflowed its stack (<size> bytes)` on
+//!   process aborts with `greenlet '<name or #id>' has overflowed its stack (<size> bytes)` on
 //!   stderr, instead of a bare segmentation fault. Other faults go to the previous handler.
+//! * Every system call is made through `rustix` or directly (never through libc's wrappers),
+//!   so a library that interposes libc's symbols never sees the runtime's own calls.
+//! * Linux only, on x86-64 and AArch64.
 //! * Killing unwinds the target's stack, so this crate requires `panic = "unwind"` (it does not
 //!   build with `panic = "abort"`).
 //! * A [`Scheduler`] installed with [`install_scheduler`] becomes the thread's hub: switching to
@@ -52,6 +67,18 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "the greenlet crate (and gevent for Rust on it) supports Linux only: its stacks rely on \
+     Linux's mmap/madvise, and its system calls are made directly"
+);
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!(
+    "the greenlet crate supports x86-64 and AArch64: its stack-overflow handler makes system \
+     calls directly"
+);
+
 #[cfg(panic = "abort")]
 compile_error!(
     "the greenlet crate needs `panic = \"unwind\"`: killing a greenlet unwinds its stack. \
@@ -59,17 +86,20 @@ compile_error!(
 );
 
 mod greenlet;
+mod name;
 mod overflow;
 mod registry;
 mod run;
 mod stack;
 mod switch;
+mod sys;
 mod value;
 
 pub use crate::greenlet::{Builder, Current, Greenlet, LocalKey, ParentError, WaitState};
 pub use crate::stack::{
-    default_stack_size, set_default_stack_size, set_max_pooled_stacks, StackError,
-    DEFAULT_MAX_POOLED_STACKS, DEFAULT_STACK_SIZE,
+    default_stack_size, set_default_stack_size, set_stack_cache_budget, stack_cache_budget,
+    stack_mode, stack_stats, StackError, StackMode, StackStats, DEFAULT_STACK_CACHE_BUDGET,
+    DEFAULT_STACK_SIZE, LOCAL_CACHE, NO_ARENAS_ENV,
 };
 pub use crate::switch::{Message, Panic, Scheduler};
 pub use crate::value::{GreenletExit, Value};

@@ -1,27 +1,34 @@
 //! Stack overflow reporting.
 //!
-//! A greenlet that overflows its stack touches the guard page below it. Without a handler of
-//! ours that is a bare SIGSEGV, indistinguishable from any other crash. This module installs,
+//! A greenlet that overflows its stack touches the guard page below it (in an arena, a page
+//! marked with `MADV_GUARD_INSTALL`; in the fallback, an `mprotect`ed page). Without a handler
+//! of ours that is a bare SIGSEGV, indistinguishable from any other crash. This module installs,
 //! once per process, a SIGSEGV/SIGBUS handler that runs on an alternate signal stack (ensured on
 //! every thread that maps greenlet stacks). When the faulting address lies in the guard page of
 //! the greenlet running on the faulting thread, it writes
-//! `greenlet '<name or id>' has overflowed its stack (<size> bytes)` to stderr with `write(2)`
+//! `greenlet '<name or #id>' has overflowed its stack (<size> bytes)` to stderr with `write(2)`
 //! and aborts. Any other fault goes to the handler that was installed before ours (Rust's own
 //! handler reports overflows of thread stacks), or to the default action.
+//!
+//! The handler allocates nothing and takes no lock; every system call here is made through
+//! rustix or directly (`crate::sys`), never through libc.
 
 use std::cell::Cell;
-use std::mem::MaybeUninit;
-use std::ptr;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
+
+use rustix::mm::{self, MapFlags, ProtFlags};
+
+use crate::sys::{self, KernelSigaction, SigStack};
 
 /// Guards the process-wide installation of the handlers.
 static INSTALL: Once = Once::new();
 /// The SIGSEGV disposition that was in place before ours.
-static PREV_SEGV: OnceLock<libc::sigaction> = OnceLock::new();
+static PREV_SEGV: OnceLock<KernelSigaction> = OnceLock::new();
 /// The SIGBUS disposition that was in place before ours.
-static PREV_BUS: OnceLock<libc::sigaction> = OnceLock::new();
-/// The page size, read once at installation (the handler must not call `sysconf`).
+static PREV_BUS: OnceLock<KernelSigaction> = OnceLock::new();
+/// The page size, read once at installation (the handler must not ask the system).
 static PAGE: AtomicUsize = AtomicUsize::new(4096);
 
 thread_local! {
@@ -45,83 +52,77 @@ impl Drop for AltStack {
         if base == 0 {
             return;
         }
-        let disable = libc::stack_t {
-            ss_sp: ptr::null_mut(),
-            ss_flags: libc::SS_DISABLE,
-            ss_size: 0,
+        let disable = SigStack {
+            sp: 0,
+            flags: libc::SS_DISABLE,
+            size: 0,
         };
         // SAFETY: disabling this thread's alternate stack, then unmapping the region this module
         // mapped for it; no signal handler can run on it once it is disabled.
         unsafe {
-            libc::sigaltstack(&disable, ptr::null_mut());
-            libc::munmap(base as *mut libc::c_void, self.len.get());
+            if sys::sigaltstack(Some(&disable), None).is_ok() {
+                let _ = mm::munmap(base as *mut std::ffi::c_void, self.len.get());
+            }
         }
     }
-}
-
-/// The page size (the size of a stack's guard page), as read at installation.
-pub(crate) fn page_size() -> usize {
-    PAGE.load(Ordering::Relaxed)
 }
 
 /// Installs the handlers (once per process) and the alternate stack (once per thread).
 pub(crate) fn install() {
     INSTALL.call_once(|| {
-        // SAFETY: `sysconf` has no preconditions; installing handlers with `sigaction` is sound
-        // since `handler` only calls async-signal-safe functions.
-        unsafe {
-            let page = libc::sysconf(libc::_SC_PAGESIZE);
-            if page > 0 {
-                PAGE.store(page as usize, Ordering::Relaxed);
-            }
-            for (sig, prev) in [(libc::SIGSEGV, &PREV_SEGV), (libc::SIGBUS, &PREV_BUS)] {
-                let mut new: libc::sigaction = MaybeUninit::zeroed().assume_init();
-                new.sa_sigaction = handler as *const () as usize;
-                new.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-                libc::sigemptyset(&mut new.sa_mask);
-                let mut old: libc::sigaction = MaybeUninit::zeroed().assume_init();
-                if libc::sigaction(sig, &new, &mut old) == 0 {
-                    let _ = prev.set(old);
-                }
+        PAGE.store(crate::stack::page_size(), Ordering::Relaxed);
+        let new = KernelSigaction::siginfo_on_altstack(handler as *const () as usize);
+        for (sig, prev) in [(libc::SIGSEGV, &PREV_SEGV), (libc::SIGBUS, &PREV_BUS)] {
+            let mut old = KernelSigaction::DEFAULT;
+            // SAFETY: `handler` only makes async-signal-safe calls and has the SA_SIGINFO
+            // signature.
+            if unsafe { sys::sigaction(sig, Some(&new), Some(&mut old)) }.is_ok() {
+                let _ = prev.set(old);
             }
         }
     });
     if ALTSTACK_READY.with(|r| r.replace(true)) {
         return;
     }
-    // SAFETY: querying and, if absent, installing this thread's alternate signal stack on a
-    // fresh private mapping that lives until the thread exits (see `AltStack::drop`).
-    unsafe {
-        let mut cur: libc::stack_t = MaybeUninit::zeroed().assume_init();
-        if libc::sigaltstack(ptr::null(), &mut cur) != 0 || cur.ss_flags & libc::SS_DISABLE == 0 {
-            return;
-        }
-        let len = (libc::SIGSTKSZ).max(64 * 1024);
-        let base = libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if base == libc::MAP_FAILED {
-            return;
-        }
-        let st = libc::stack_t {
-            ss_sp: base,
-            ss_flags: 0,
-            ss_size: len,
-        };
-        if libc::sigaltstack(&st, ptr::null_mut()) != 0 {
-            libc::munmap(base, len);
-            return;
-        }
-        OWN_ALTSTACK.with(|a| {
-            a.base.set(base as usize);
-            a.len.set(len);
-        });
+    let mut cur = SigStack {
+        sp: 0,
+        flags: 0,
+        size: 0,
+    };
+    // SAFETY: only reads the current alternate stack.
+    if unsafe { sys::sigaltstack(None, Some(&mut cur)) }.is_err()
+        || cur.flags & libc::SS_DISABLE == 0
+    {
+        return; // this thread has one already (Rust's main thread and spawned threads do)
     }
+    let len = libc::SIGSTKSZ.max(64 * 1024);
+    // SAFETY: a fresh private anonymous mapping that lives until the thread exits (see
+    // `AltStack::drop`).
+    let Ok(base) = (unsafe {
+        mm::mmap_anonymous(
+            std::ptr::null_mut(),
+            len,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE,
+        )
+    }) else {
+        return;
+    };
+    let st = SigStack {
+        sp: base as usize,
+        flags: 0,
+        size: len,
+    };
+    // SAFETY: the stack is mapped until `AltStack::drop` disables it.
+    if unsafe { sys::sigaltstack(Some(&st), None) }.is_err() {
+        // SAFETY: unmapping what we just mapped and never used.
+        let _ = unsafe { mm::munmap(base, len) };
+        return;
+    }
+    OWN_ALTSTACK.with(|a| {
+        a.base.set(base as usize);
+        a.len.set(len);
+    });
 }
 
 /// A fixed buffer for composing the message without allocating.
@@ -170,17 +171,32 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             };
             m.push(b"greenlet '");
             match s.name {
-                Some(name) => m.push(name.as_bytes()),
-                None => m.push_num(s.id),
+                Some((prefix, with_id)) => {
+                    m.push(prefix);
+                    if with_id {
+                        m.push_num(s.id);
+                    }
+                }
+                None => {
+                    m.push(b"#");
+                    m.push_num(s.id);
+                }
             }
             m.push(b"' has overflowed its stack (");
             m.push_num(s.size as u64);
             m.push(b" bytes)\n");
-            // SAFETY: write(2) and abort(3) are async-signal-safe; the buffer is ours.
-            unsafe {
-                libc::write(2, m.buf.as_ptr().cast(), m.len);
-                libc::abort();
+            // SAFETY: fd 2 is stderr, open for the life of the process (a closed one makes the
+            // write fail harmlessly).
+            let stderr = unsafe { BorrowedFd::borrow_raw(2) };
+            let mut out = &m.buf[..m.len];
+            while !out.is_empty() {
+                match rustix::io::write(stderr, out) {
+                    Ok(n) if n > 0 => out = &out[n..],
+                    Err(rustix::io::Errno::INTR) => {}
+                    _ => break,
+                }
             }
+            sys::abort();
         }
     }
     let prev = if sig == libc::SIGBUS {
@@ -189,19 +205,19 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         PREV_SEGV.get()
     };
     match prev {
-        Some(p) if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN => {
-            if p.sa_flags & libc::SA_SIGINFO != 0 {
+        Some(p) if p.handler != libc::SIG_DFL && p.handler != libc::SIG_IGN => {
+            if p.flags & libc::SA_SIGINFO as u64 != 0 {
                 // SAFETY: the previous handler was installed with SA_SIGINFO, so it has this
                 // signature; we pass on exactly what the kernel gave us.
                 unsafe {
                     let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                        std::mem::transmute(p.sa_sigaction);
+                        std::mem::transmute(p.handler);
                     f(sig, info, ctx);
                 }
             } else {
                 // SAFETY: a handler installed without SA_SIGINFO takes only the signal number.
                 unsafe {
-                    let f: extern "C" fn(libc::c_int) = std::mem::transmute(p.sa_sigaction);
+                    let f: extern "C" fn(libc::c_int) = std::mem::transmute(p.handler);
                     f(sig);
                 }
             }
@@ -210,11 +226,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             // Restore the default action and return: the faulting instruction runs again and
             // the process dies of the signal, as it would have without us.
             // SAFETY: resetting a disposition to SIG_DFL is async-signal-safe.
-            unsafe {
-                let mut dfl: libc::sigaction = MaybeUninit::zeroed().assume_init();
-                dfl.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(sig, &dfl, ptr::null_mut());
-            }
+            let _ = unsafe { sys::sigaction(sig, Some(&KernelSigaction::DEFAULT), None) };
         }
     }
 }

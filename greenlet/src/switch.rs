@@ -170,8 +170,11 @@ pub(crate) struct Inner {
     pub(crate) parent: RefCell<Option<Greenlet>>,
     /// Requested stack size in bytes.
     pub(crate) stack_size: Cell<usize>,
-    /// Optional name, for messages (read by the overflow handler, so never mutated).
-    pub(crate) name: Option<Box<str>>,
+    /// Optional name, for messages (also read by the overflow handler).
+    pub(crate) name: crate::name::Name,
+    /// Whether a failure to get a stack ends this greenlet (its `run` is told) rather than
+    /// the switch that tried to start it (see `Builder::build_fallible`).
+    pub(crate) fallible: bool,
     /// The coroutine, present while active.
     coro: UnsafeCell<Option<Coro>>,
     /// The yielder of the running coroutine, set on its first resume.
@@ -196,7 +199,8 @@ impl Inner {
         kind: Kind,
         parent: Option<Greenlet>,
         stack_size: usize,
-        name: Option<Box<str>>,
+        name: crate::name::Name,
+        fallible: bool,
         run: RunSlot,
     ) -> Inner {
         Inner {
@@ -211,6 +215,7 @@ impl Inner {
             parent: RefCell::new(parent),
             stack_size: Cell::new(stack_size),
             name,
+            fallible,
             coro: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             stack_limit: Cell::new(0),
@@ -302,6 +307,8 @@ thread_local! {
     static MAILBOX: std::mem::ManuallyDrop<Mailbox> = const {
         std::mem::ManuallyDrop::new(Mailbox { target: Cell::new(None), msg: Cell::new(None) })
     };
+    /// How many start-failure `run`s are running (see `fail_itself`): no switching then.
+    static NO_SWITCH: Cell<u32> = const { Cell::new(0) };
     /// Set once this thread's context has been destroyed (thread exit).
     static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
     /// The per-thread context.
@@ -327,7 +334,8 @@ impl ThreadCtx {
             Kind::Main,
             None,
             0,
-            Some("main".into()),
+            crate::name::Name::fixed("main", false),
+            false,
             RunSlot::empty(),
         )));
         CURRENT.with(|c| c.set(Some(NonNull::from(&*main.inner))));
@@ -429,7 +437,8 @@ pub(crate) fn install_scheduler(sched: Rc<dyn Scheduler>) -> Greenlet {
             Kind::Hub,
             Some(main),
             0,
-            Some("hub".into()),
+            crate::name::Name::fixed("hub", false),
+            false,
             RunSlot::empty(),
         )));
         SCHED.with(|s| s.set(Some(NonNull::from(&*sched))));
@@ -475,6 +484,10 @@ fn switch_to_slow(cur: &Inner, target: &Greenlet, msg: Message) -> Message {
     }
     match cur.kind {
         Kind::Normal => unreachable!("normal greenlets take the inline path"),
+        Kind::Main if NO_SWITCH.with(Cell::get) > 0 => panic!(
+            "switch called from the `run` of a greenlet that could not get a stack (it runs in \
+             the switching machinery, on the main stack, and must not switch)"
+        ),
         Kind::Main => trampoline(target.inner.clone(), msg),
         Kind::Hub => panic!(
             "switch called from inside the hub (a scheduler callback): the hub cannot wait or \
@@ -674,6 +687,7 @@ fn route(
                         put_msg(Message::Value(v));
                         return Ok(target);
                     }
+                    Err(e) if target.fallible => (target, msg) = fail_itself(&target, e),
                     Err(e) => {
                         let back = from.take().unwrap_or_else(|| main_greenlet().inner.clone());
                         let failed = mem::replace(&mut target, back);
@@ -700,6 +714,30 @@ fn run_scheduler(hub: &Rc<Inner>, msg: Message, main: NonNull<Inner>) -> (Rc<Inn
     let (next, m) = unsafe { sched.as_ref() }.schedule(msg);
     set_current(main);
     (next.into_rc(), m)
+}
+
+/// A greenlet built with `build_fallible` could not get a stack: it fails itself. It is marked
+/// dead and its `run` is called right here, in trampoline code on the main stack (so that
+/// nothing runs on anybody else's stack), with the error; what `run` returns (or the panic that
+/// escapes it) goes to its parent as a finished greenlet's would. `run` must not switch
+/// meanwhile (`switch` panics there).
+#[cold]
+#[inline(never)]
+fn fail_itself(inner: &Inner, e: StackError) -> (Rc<Inner>, Message) {
+    inner.state.set(State::Dead);
+    let v = Value::new(crate::greenlet::StartFailure(e));
+    NO_SWITCH.with(|n| n.set(n.get() + 1));
+    let fin = panic::catch_unwind(AssertUnwindSafe(|| inner.run.call(v)));
+    NO_SWITCH.with(|n| n.set(n.get() - 1));
+    let locals = mem::take(&mut *inner.locals.borrow_mut());
+    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(locals))) {
+        eprintln!(
+            "greenlet {}: a greenlet-local value panicked when dropped: {}",
+            describe(inner),
+            panic_message(&*p)
+        );
+    }
+    (first_live_parent(inner), finish_message(fin))
 }
 
 /// Marks a never-started greenlet dead and sends what killed it to its parent.
@@ -733,7 +771,11 @@ fn first_live_parent(inner: &Inner) -> Rc<Inner> {
 
 /// Gives `inner` a stack and its coroutine.
 fn start(inner: &Inner) -> Result<(), StackError> {
-    let stack = stack::acquire(inner.stack_size.get())?;
+    let size = inner.stack_size.get();
+    let stack = match stack::acquire_cached(size) {
+        Some(s) => s,
+        None => stack::acquire_slow(size)?,
+    };
     inner.stack_limit.set(stack::limit(&stack));
     let rec: *const Inner = inner;
     let coro = Coro::with_stack(stack, move |y: &YielderT, ()| {
@@ -773,7 +815,7 @@ fn finish(inner: &Inner) {
     inner.stack_limit.set(0);
     // SAFETY: the coroutine has returned; only the trampoline touches `coro`.
     if let Some(c) = unsafe { (*inner.coro.get()).take() } {
-        stack::release(inner.stack_size.get(), c.into_stack());
+        stack::release(c.into_stack());
     }
 }
 
@@ -831,7 +873,7 @@ fn kill_one(o: Rc<Inner>) {
 
 /// `'name'` or `#id`, for messages.
 pub(crate) fn describe(inner: &Inner) -> String {
-    match inner.name.as_deref() {
+    match inner.name.get(inner.id) {
         Some(n) => format!("'{n}'"),
         None => format!("#{}", inner.id),
     }
@@ -856,8 +898,8 @@ pub(crate) struct StackInfo {
     pub(crate) size: usize,
     /// The greenlet's id.
     pub(crate) id: u64,
-    /// The greenlet's name.
-    pub(crate) name: Option<&'static str>,
+    /// The greenlet's name, and whether its id follows the text.
+    pub(crate) name: Option<(&'static [u8], bool)>,
 }
 
 /// The running greenlet's stack, for the signal handler. Reads only a const thread-local and
@@ -874,10 +916,11 @@ pub(crate) fn current_stack() -> Option<StackInfo> {
         limit: inner.stack_limit.get(),
         size: inner.stack_size.get(),
         id: inner.id,
-        // SAFETY: the name is never mutated and outlives the abort that follows its use.
+        // SAFETY: a name's text lives as long as the record (see `Name`), and the handler
+        // aborts before the record could be freed.
         name: inner
             .name
-            .as_deref()
-            .map(|s| unsafe { &*(s as *const str) }),
+            .raw()
+            .map(|(t, with_id)| (unsafe { &*(t as *const [u8]) }, with_id)),
     })
 }

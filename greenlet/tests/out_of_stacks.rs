@@ -1,17 +1,20 @@
-//! Running out of stacks (each is two kernel mappings, and `vm.max_map_count` caps them) is a
-//! clear, recoverable error that names `vm.max_map_count`, never a crash.
+//! Running out of stacks (address space, memory, or `vm.max_map_count` when each stack is two
+//! kernel mappings) is a clear, recoverable error, never a crash: the switch that tried to start
+//! the greenlet fails (Python's greenlet raises in the switcher and leaves the target unstarted,
+//! `TUserGreenlet.cpp`'s `g_initialstub`), and a greenlet built with `build_fallible` fails
+//! itself while the greenlet that switched to it waits on.
 //!
 //! Ours, not ported (DESIGN.md, "Facts measured here"). The scenario exhausts a process-wide
 //! resource, so it runs in a child process: this test binary re-executed with `--exact` and an
-//! environment variable. To stay quick and light wherever `vm.max_map_count` has been raised,
-//! the child also caps its address space (`RLIMIT_AS`); either limit makes `mmap` or
-//! `mprotect` fail with `ENOMEM`, which is what the error reports. With the default limit the
-//! child starts about 32,700 greenlets (about 150 MB resident) in about a second.
+//! environment variable, once with stacks in arenas and once with the fallback of one mapping
+//! per stack. The child caps its address space (`RLIMIT_AS`, 1 GiB above what it has mapped):
+//! with arenas that is the limit it meets (about 50,000 stacks of 16 KiB); in the fallback,
+//! `vm.max_map_count` comes first where it has its default (about 32,700 stacks). Either makes
+//! `mmap` or `mprotect` fail with `ENOMEM`, which is what the error reports.
 
 mod support;
 
 use std::panic::{self, AssertUnwindSafe};
-use std::process::Command;
 
 use greenlet::{Greenlet, StackError, Value};
 use support::parent_switch;
@@ -74,8 +77,35 @@ fn child() {
     // before the address space is capped, and leave some free heap behind for messages.
     panic::set_hook(Box::new(|info| eprintln!("child: {info}")));
     let all: Vec<Greenlet> = (0..MAX).map(|_| waiter()).collect();
+    // A greenlet built with `build_fallible` fails itself instead: `x` (started now) will
+    // switch to `f`, which cannot start; `f` ends with its `run`'s answer to the error, which
+    // goes to `f`'s parent (main), and `x` stays suspended, untouched.
+    let f =
+        Greenlet::builder()
+            .stack_size(SIZE)
+            .build_fallible(|first: Result<Value, StackError>| match first {
+                Ok(_) => (true, None),
+                Err(e) => (false, e.io_error().raw_os_error()),
+            });
+    let f2 = f.clone();
+    let x = Greenlet::builder().stack_size(SIZE).build(move |_: Value| {
+        parent_switch(());
+        f2.switch(()).take::<&str>()
+    });
+    x.switch(());
+    // One whose `run` tries to switch while failing: that panic goes to its parent.
+    let t = Greenlet::new(|_: Value| ());
+    let s = Greenlet::builder().stack_size(SIZE).build_fallible(
+        move |first: Result<Value, StackError>| {
+            if first.is_err() {
+                t.switch(());
+            }
+        },
+    );
     drop((0..64).map(|_| vec![0u8; 1024]).collect::<Vec<_>>());
     println!("created {MAX} greenlets");
+    Greenlet::new(|_: Value| ()).switch(());
+    println!("stack_mode={:?}", greenlet::stack_mode());
     let old = cap_address_space();
     let mut started = 0;
     let err: StackError = loop {
@@ -92,7 +122,22 @@ fn child() {
     );
     // `switch` panics with the same message, and the panic can be caught.
     let p = panic::catch_unwind(AssertUnwindSafe(|| refused.switch(()))).unwrap_err();
+    let (ran, errno) = x.switch(()).take::<(bool, Option<i32>)>();
+    let x_active = x.is_active();
+    let f_dead = f.is_dead();
+    let s_panic = panic::catch_unwind(AssertUnwindSafe(|| s.switch(()))).unwrap_err();
     restore_address_space(old);
+    assert!(!ran && errno == Some(libc::ENOMEM), "{ran} {errno:?}");
+    assert!(
+        x_active && f_dead,
+        "the switcher waits on, the failed greenlet is dead"
+    );
+    assert_eq!(x.switch("back").take::<&str>(), "back");
+    assert!(x.is_dead());
+    let s_msg = support::message(&*s_panic);
+    assert!(s_msg.contains("must not switch"), "{s_msg}");
+    assert!(s.is_dead());
+    println!("fallible greenlet failed itself");
 
     println!("started {started} greenlets before the error");
     let text = err.to_string();
@@ -130,30 +175,35 @@ fn out_of_stacks_is_a_clear_recoverable_error() {
         child();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
+    for (label, fallback) in support::MODES {
+        let out = support::child_command(
             "out_of_stacks_is_a_clear_recoverable_error",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
+            CHILD,
+            "1",
+            fallback,
+        )
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the child failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    for want in [
-        "greenlets before the error",
-        "error: cannot map a 16384 byte greenlet stack",
-        "vm.max_map_count",
-        "switch panicked: cannot map",
-        "recovered",
-    ] {
-        assert!(stdout.contains(want), "stdout lacks {want:?}:\n{stdout}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{label}: the child failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            out.status
+        );
+        support::assert_mode(&stdout, label);
+        for want in [
+            "greenlets before the error",
+            "error: cannot map a 16384 byte greenlet stack",
+            "vm.max_map_count",
+            "switch panicked: cannot map",
+            "fallible greenlet failed itself",
+            "recovered",
+        ] {
+            assert!(
+                stdout.contains(want),
+                "{label}: stdout lacks {want:?}:\n{stdout}"
+            );
+        }
     }
 }

@@ -2,21 +2,24 @@
 //! message naming the greenlet and its stack size, never die of a bare SIGSEGV.
 //!
 //! Each scenario runs in a child process (this test binary re-executed with `--exact` and an
-//! environment variable), since it kills the process.
+//! environment variable), since it kills the process, and in both stack modes: arenas whose
+//! guard pages are `MADV_GUARD_INSTALL` markers, and the fallback of one mapping per stack
+//! with an `mprotect`ed guard (forced with `GEVENT_NO_STACK_ARENAS`).
 //!
 //! Not ported: Python's greenlet has no guard pages (it copies stacks), so this is ours
 //! (DESIGN.md, "Facts measured here").
 
 use std::hint::black_box;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Output};
 
 use greenlet::{Greenlet, Value};
+
+mod support;
 
 /// The environment variable that tells a re-executed test binary to play the child.
 const CHILD: &str = "GREENLET_TEST_OVERFLOW_CHILD";
 /// How many times each scenario runs: every run must end the same way.
-const RUNS: usize = 5;
+const RUNS: usize = 3;
 /// The stack size of the overflowing greenlets.
 const SIZE: usize = 64 * 1024;
 
@@ -30,39 +33,44 @@ fn recurse(depth: u64) -> u64 {
     recurse(depth + 1) + u64::from(frame[depth as usize % 1024])
 }
 
-/// Runs the test named `name` in a child process with `CHILD` set to `mode`.
-fn run_child(name: &str, mode: &str) -> Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, mode)
-        .output()
-        .unwrap()
+/// Asserts that in both stack modes, each of `RUNS` children aborted with SIGABRT and the
+/// expected message; `expected` gets the child's stdout, where an unnamed child prints its
+/// greenlet's id.
+fn check(name: &str, scenario: &str, expected: impl Fn(&str) -> String) {
+    for (label, fallback) in support::MODES {
+        for run in 0..RUNS {
+            let out = support::child_command(name, CHILD, scenario, fallback)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.signal(),
+                Some(libc::SIGABRT),
+                "{label} run {run}: expected SIGABRT, got {:?}\nstdout:\n{stdout}\nstderr:\n\
+                 {stderr}",
+                out.status
+            );
+            support::assert_mode(&stdout, label);
+            let want = expected(&stdout);
+            assert!(
+                stderr.contains(&want),
+                "{label} run {run}: stderr lacks {want:?}\nstderr:\n{stderr}"
+            );
+        }
+    }
 }
 
-/// Asserts that every one of `RUNS` children aborted with SIGABRT and the expected message;
-/// `expected` gets the child's stdout, where an unnamed child prints its greenlet's id.
-fn check(name: &str, mode: &str, expected: impl Fn(&str) -> String) {
-    for run in 0..RUNS {
-        let out = run_child(name, mode);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.signal(),
-            Some(libc::SIGABRT),
-            "run {run}: expected SIGABRT, got {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-            out.status
-        );
-        let want = expected(&stdout);
-        assert!(
-            stderr.contains(&want),
-            "run {run}: stderr lacks {want:?}\nstderr:\n{stderr}"
-        );
-    }
+/// In the child: says which stack mode it runs in (after making a first stack).
+fn print_mode() {
+    Greenlet::new(|_: Value| ()).switch(());
+    println!("stack_mode={:?}", greenlet::stack_mode());
 }
 
 #[test]
 fn named_greenlet_overflow_aborts_with_its_name() {
     if std::env::var_os(CHILD).is_some() {
+        print_mode();
         let g = Greenlet::builder()
             .name("deep")
             .stack_size(SIZE)
@@ -80,6 +88,7 @@ fn named_greenlet_overflow_aborts_with_its_name() {
 #[test]
 fn unnamed_greenlet_overflow_aborts_with_its_id() {
     if std::env::var_os(CHILD).is_some() {
+        print_mode();
         let g = Greenlet::builder()
             .stack_size(SIZE)
             .build(|_: Value| recurse(0));
@@ -99,8 +108,48 @@ fn unnamed_greenlet_overflow_aborts_with_its_id() {
                 .chars()
                 .take_while(char::is_ascii_digit)
                 .collect();
-            format!("greenlet '{id}' has overflowed its stack ({SIZE} bytes)")
+            format!("greenlet '#{id}' has overflowed its stack ({SIZE} bytes)")
         },
+    );
+}
+
+/// A numbered name is written out with the id; a name set after creation is the one shown.
+#[test]
+fn numbered_and_renamed_greenlets_overflow_with_their_names() {
+    if let Some(mode) = std::env::var_os(CHILD) {
+        print_mode();
+        let g = Greenlet::builder()
+            .numbered_name("Greenlet-")
+            .stack_size(SIZE)
+            .build(|_: Value| recurse(0));
+        println!("id={}", g.id());
+        if mode == "renamed" {
+            g.set_name("worker-7");
+        }
+        g.switch(());
+        unreachable!("the recursion never ends");
+    }
+    let id_of = |stdout: &str| -> String {
+        stdout
+            .split("id=")
+            .nth(1)
+            .expect("the child prints its greenlet's id")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect()
+    };
+    check(
+        "numbered_and_renamed_greenlets_overflow_with_their_names",
+        "numbered",
+        |stdout| {
+            let id = id_of(stdout);
+            format!("greenlet 'Greenlet-{id}' has overflowed its stack ({SIZE} bytes)")
+        },
+    );
+    check(
+        "numbered_and_renamed_greenlets_overflow_with_their_names",
+        "renamed",
+        |_| format!("greenlet 'worker-7' has overflowed its stack ({SIZE} bytes)"),
     );
 }
 
@@ -108,6 +157,7 @@ fn unnamed_greenlet_overflow_aborts_with_its_id() {
 #[test]
 fn nested_default_size_overflow_aborts_with_message() {
     if std::env::var_os(CHILD).is_some() {
+        print_mode();
         let outer = Greenlet::builder().name("outer").build(|_: Value| {
             let inner = Greenlet::builder()
                 .name("inner")
@@ -130,6 +180,7 @@ fn nested_default_size_overflow_aborts_with_message() {
 #[test]
 fn thread_overflow_still_reported_by_rust() {
     if std::env::var_os(CHILD).is_some() {
+        print_mode();
         // Map a greenlet stack first so that our handler is installed.
         Greenlet::new(|_: Value| ()).switch(());
         std::thread::Builder::new()

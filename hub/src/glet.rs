@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
-use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, Value};
+use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, StackError, Value};
 
 use crate::error::GreenletError;
 use crate::hub::Action;
@@ -17,8 +17,6 @@ use crate::wait::{wait_one, Waitable};
 use crate::waitlist::{Notify, WaitList, WaiterKey};
 
 thread_local! {
-    /// Numbers default names, `Greenlet-N`, as gevent does.
-    static COUNTER: Cell<u64> = const { Cell::new(0) };
     /// Counts the deaths of this thread's greenlets (see [`Waitable::ready_order`]).
     static DEATHS: Cell<u64> = const { Cell::new(0) };
 }
@@ -68,8 +66,9 @@ struct Link<T: 'static> {
 
 /// The state shared by the handles of one greenlet.
 struct Shared<T: 'static> {
-    /// Its number, for the default name `Greenlet-N`.
-    number: u64,
+    /// Its number, for the default name `Greenlet-N`: its raw greenlet's id, so that the
+    /// stack-overflow report (which knows only the raw greenlet) shows the same name.
+    number: Cell<u64>,
     /// The raw greenlet it runs in (created with it; its `run` holds the function), until it
     /// dies.
     raw: RefCell<Option<RawGreenlet>>,
@@ -261,14 +260,9 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn new(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
-        let number = COUNTER.with(|c| {
-            let n = c.get();
-            c.set(n + 1);
-            n
-        });
         let hub = get_hub();
         let inner = Rc::new(Shared {
-            number,
+            number: Cell::new(0),
             raw: RefCell::new(None),
             life: Cell::new(Life::Unstarted),
             result: RefCell::new(None),
@@ -278,15 +272,22 @@ impl<T: 'static> Greenlet<T> {
             waiters: WaitList::new(),
         });
         // The raw greenlet holds the function (inline when small) and only a weak reference
-        // back, so an unstarted greenlet whose handles are all dropped is freed.
+        // back, so an unstarted greenlet whose handles are all dropped is freed. One that
+        // cannot get a stack fails itself (`build_fallible`): it ends with the error, and the
+        // greenlet that was switching to it carries on.
         let mut unrun = Unrun(Some(Rc::downgrade(&inner)));
         let raw = RawGreenlet::builder()
             .parent(&hub.greenlet())
-            .build(move |_: Value| {
+            .numbered_name("Greenlet-")
+            .build_fallible(move |first: Result<Value, StackError>| {
                 if let Some(inner) = unrun.0.take().and_then(|w| w.upgrade()) {
-                    Greenlet { inner }.body(f);
+                    match first {
+                        Ok(_) => Greenlet { inner }.body(f),
+                        Err(e) => Greenlet { inner }.fail_start(e),
+                    }
                 }
             });
+        inner.number.set(raw.id());
         *inner.raw.borrow_mut() = Some(raw);
         Greenlet { inner }
     }
@@ -318,7 +319,12 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn set_name(&self, name: impl Into<String>) {
-        self.inner.extra().name = Some(name.into());
+        let name = name.into();
+        if let Some(raw) = &*self.inner.raw.borrow() {
+            // For the stack-overflow report.
+            raw.set_name(name.as_str());
+        }
+        self.inner.extra().name = Some(name);
     }
 
     /// Sets the stack size of the greenlet; it applies if the greenlet has not started yet.
@@ -353,7 +359,7 @@ impl<T: 'static> Greenlet<T> {
             .borrow()
             .as_ref()
             .and_then(|e| e.name.clone());
-        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.number))
+        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.number.get()))
     }
 
     /// Schedules the greenlet to run (once the running greenlet waits). No-op if already
@@ -443,6 +449,23 @@ impl<T: 'static> Greenlet<T> {
             }
         };
         self.finish(outcome);
+    }
+
+    /// What runs instead of the body when the raw greenlet could not get a stack: it ends with
+    /// the error (reported like a panic), in the switching machinery, without waiting.
+    #[cold]
+    fn fail_start(self, e: StackError) {
+        drop(self.inner.keepalive.borrow_mut().take());
+        if self.inner.life.get() == Life::Dead {
+            return; // killed before it would have run
+        }
+        crate::error::register_payload_display::<StackError>();
+        let err = GreenletError::from_panic(Box::new(e));
+        get_hub().handle_error(ErrorReport {
+            context: format!("'{}'", self.name()),
+            message: err.to_string(),
+        });
+        self.finish(Err(err));
     }
 
     /// Records the outcome, wakes waiters, schedules links.
@@ -941,7 +964,14 @@ pub fn spawn_raw(f: impl FnOnce() + 'static) -> RawGreenlet {
     let hub = get_hub();
     let raw = RawGreenlet::builder()
         .parent(&hub.greenlet())
-        .build(move |_: Value| f());
+        .build_fallible(move |first: Result<Value, StackError>| match first {
+            Ok(_) => f(),
+            // No stack: nothing to run it on; say so, as for a panic.
+            Err(e) => get_hub().handle_error(ErrorReport {
+                context: "spawn_raw greenlet".into(),
+                message: e.to_string(),
+            }),
+        });
     hub.schedule(raw.clone(), Message::Value(Value::empty()));
     raw
 }

@@ -102,6 +102,12 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "gevent-hub supports Linux only (its greenlets' stacks, its poller and its system calls are \
+     Linux's)"
+);
+
 mod error;
 mod glet;
 mod hub;

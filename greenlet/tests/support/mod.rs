@@ -77,3 +77,46 @@ pub fn simple_interleaving() -> greenlet::Greenlet {
     assert_eq!(*lst.borrow(), [0, 1, 2, 3, 4]);
     g
 }
+
+/// Whether this kernel has `madvise(MADV_GUARD_INSTALL)` (Linux 6.13), by its release number:
+/// where it does, stacks must be in arenas unless the fallback is forced.
+pub fn kernel_has_guard_install() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (6, 13)
+}
+
+/// The two ways stacks can be mapped, as a child process is told to use them: `(label, set
+/// the fallback variable)`.
+pub const MODES: [(&str, bool); 2] = [("Arenas", false), ("Mappings", true)];
+
+/// A `Command` re-running this test binary for test `name` alone, as a child told `mode` in
+/// `var`, with stacks in arenas or forced into one mapping each.
+pub fn child_command(name: &str, var: &str, mode: &str, fallback: bool) -> std::process::Command {
+    let mut c = std::process::Command::new(std::env::current_exe().unwrap());
+    c.args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(var, mode);
+    if fallback {
+        c.env(greenlet::NO_ARENAS_ENV, "1");
+    } else {
+        c.env_remove(greenlet::NO_ARENAS_ENV);
+    }
+    c
+}
+
+/// Checks that a child printed the stack mode it was asked for (`stack_mode=<label>`), where
+/// the kernel can give it.
+pub fn assert_mode(stdout: &str, label: &str) {
+    if label == "Arenas" && !kernel_has_guard_install() {
+        assert!(stdout.contains("stack_mode=Mappings"), "{stdout}");
+        return;
+    }
+    assert!(
+        stdout.contains(&format!("stack_mode={label}")),
+        "the child was to map stacks as {label}:\n{stdout}"
+    );
+}
