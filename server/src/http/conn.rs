@@ -320,7 +320,7 @@ impl Conn {
                 None
             }
         };
-        let mut io = self.io.borrow_mut();
+        let io = self.io.borrow_mut();
         let mut drain = false;
         let forced = match &io.body {
             BodyState::Done => None,
@@ -362,7 +362,8 @@ impl Conn {
             keep = false;
         }
         let status = resp.status();
-        let sent = match self.write_response(&mut io, resp, version, is_head, &mut keep) {
+        drop(io);
+        let sent = match self.write_response(resp, version, is_head, &mut keep) {
             Ok(n) => n,
             Err(_) => return false,
         };
@@ -377,6 +378,7 @@ impl Conn {
                 elapsed: t0.elapsed(),
             });
         }
+        let mut io = self.io.borrow_mut();
         if drain && !io.drain(&self.stream, cfg) {
             keep = false;
         }
@@ -393,27 +395,21 @@ impl Conn {
     /// Answers a rejected request (after the responses queued before it) and closes.
     fn reject(&self, r: Reject) {
         tracing::debug!(peer = %self.info.peer_addr, status = %r.status, reason = r.reason, "gevent-server: request rejected");
-        let mut io = self.io.borrow_mut();
         let mut keep = false;
         if self
-            .write_response(
-                &mut io,
-                error_response(r.status),
-                Version::HTTP_11,
-                false,
-                &mut keep,
-            )
+            .write_response(error_response(r.status), Version::HTTP_11, false, &mut keep)
             .is_ok()
         {
-            io.lingering_close(&self.stream);
+            self.io.borrow_mut().lingering_close(&self.stream);
         }
     }
 
     /// Encodes `resp` into the write buffer (streaming its body if needed); returns the body
-    /// bytes sent (`None` when not sent, for HEAD and bodiless statuses).
+    /// bytes sent (`None` when not sent, for HEAD and bodiless statuses). The buffers are
+    /// borrowed only around each step, so a body reading the request (`Body::reader(request
+    /// body)`) can use them in between.
     fn write_response(
         &self,
-        io: &mut Io,
         resp: Response<Body>,
         version: Version,
         is_head: bool,
@@ -435,6 +431,7 @@ impl Conn {
         if let Kind::Incoming(i) = &mut body.kind {
             let mut data = std::mem::take(&mut i.chunk).to_vec();
             let seq = i.seq;
+            let mut io = self.io.borrow_mut();
             loop {
                 match io.body_poll(&self.stream, cfg, 64 * 1024, seq == self.seq.get()) {
                     Ok(0) => break,
@@ -486,6 +483,8 @@ impl Conn {
             }
         };
         // The head.
+        let mut guard = self.io.borrow_mut();
+        let io = &mut *guard;
         let w = &mut io.wbuf;
         w.extend_from_slice(status_line(status).as_bytes());
         let mut has_date = false;
@@ -539,9 +538,11 @@ impl Conn {
             return Ok(None);
         }
         // The body.
+        drop(guard);
         match body.kind {
             Kind::Empty => Ok(Some(0)),
             Kind::Bytes(b) => {
+                let mut io = self.io.borrow_mut();
                 if b.len() <= COPY_BODY {
                     io.wbuf.extend_from_slice(&b);
                 } else {
@@ -562,7 +563,7 @@ impl Conn {
                         ));
                     }
                     let k = (left.min(chunk.len() as u64)) as usize;
-                    io.queue(&self.stream, &chunk[..k])?;
+                    self.io.borrow_mut().queue(&self.stream, &chunk[..k])?;
                     r.consume(k);
                     left -= k as u64;
                 }
@@ -577,19 +578,21 @@ impl Conn {
                         break;
                     }
                     let k = chunk.len();
-                    io.queue_chunk(&self.stream, chunk, chunked)?;
+                    self.io
+                        .borrow_mut()
+                        .queue_chunk(&self.stream, chunk, chunked)?;
                     r.consume(k);
                     sent += k as u64;
                 }
                 if chunked {
-                    io.wbuf.extend_from_slice(b"0\r\n\r\n");
+                    self.io.borrow_mut().wbuf.extend_from_slice(b"0\r\n\r\n");
                 }
                 Ok(Some(sent))
             }
             Kind::Stream(f) => {
                 let chunked = matches!(frame, Frame::Chunked);
                 let mut w = StreamWriter {
-                    io,
+                    io: &self.io,
                     stream: &self.stream,
                     chunked,
                     sent: 0,
@@ -602,7 +605,7 @@ impl Conn {
                 match r {
                     Ok(Ok(())) => {
                         if chunked {
-                            io.wbuf.extend_from_slice(b"0\r\n\r\n");
+                            self.io.borrow_mut().wbuf.extend_from_slice(b"0\r\n\r\n");
                         }
                         Ok(Some(sent))
                     }
@@ -926,8 +929,8 @@ impl Io {
 
 /// The `Write` given to a [`Body::stream`] callback.
 struct StreamWriter<'a> {
-    /// The connection's buffers.
-    io: &'a mut Io,
+    /// The connection's buffers (borrowed per write).
+    io: &'a RefCell<Io>,
     /// The socket.
     stream: &'a TcpStream,
     /// Frame each write as a chunk.
@@ -938,13 +941,15 @@ struct StreamWriter<'a> {
 
 impl Write for StreamWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.queue_chunk(self.stream, buf, self.chunked)?;
+        self.io
+            .borrow_mut()
+            .queue_chunk(self.stream, buf, self.chunked)?;
         self.sent += buf.len() as u64;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.io.flush(self.stream)
+        self.io.borrow_mut().flush(self.stream)
     }
 }
 
