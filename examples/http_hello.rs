@@ -3,7 +3,9 @@
 //!
 //! Answers `GET /` (and any other request) with `200 OK`, `Content-Type: text/plain` and
 //! `Hello, World!`, with keep-alive and pipelining; no access log. `THREADS=n` in the
-//! environment serves from `n` threads (one hub and one `SO_REUSEPORT` listener each).
+//! environment serves from `n` threads (one hub and one `SO_REUSEPORT` listener each);
+//! `KEEPALIVE_SECS=n` sets the idle keep-alive timeout (default 5 s; the idle-connection
+//! benchmark holds connections longer).
 //!
 //! Run it with `cargo run --release --example http_hello -- 127.0.0.1:7030` (port 0 picks a
 //! free port; the first line printed is the address), then `curl http://127.0.0.1:7030/` or
@@ -29,8 +31,13 @@ pub fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(1);
+    let keep_alive = std::env::var("KEEPALIVE_SECS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(5);
     let server = HttpServer::builder(addr.as_str())
         .access_log(AccessLog::Off)
+        .keep_alive_timeout(std::time::Duration::from_secs(keep_alive))
         .threads(threads)
         .handler_factory(|| hello)
         .build()?;

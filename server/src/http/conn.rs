@@ -38,7 +38,7 @@ use crate::net::TcpStream;
 pub(crate) type HttpHandler = Rc<dyn Fn(Request<Body>) -> Response<Body>>;
 
 /// Read room below which the buffer is reclaimed or grown before a read.
-const MIN_ROOM: usize = 1024;
+const MIN_ROOM: usize = 512;
 /// Write buffer size above which responses are flushed at once.
 const FLUSH_AT: usize = 64 * 1024;
 /// Bodies up to this size are copied into the write buffer; longer ones are written directly.

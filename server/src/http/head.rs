@@ -8,8 +8,9 @@ use std::mem::MaybeUninit;
 
 use super::chunked::trim_ows;
 
-/// Headers parsed on the stack; more (when allowed) use the heap.
-const STACK_HEADERS: usize = 100;
+/// Headers parsed on the stack (few requests have more; those are parsed again with room on
+/// the heap). Small, because every connection's greenlet keeps the stack pages it touched.
+const STACK_HEADERS: usize = 32;
 
 /// Limits on a request head.
 #[derive(Debug, Clone, Copy)]
@@ -164,15 +165,21 @@ fn uri_too_long() -> Reject {
 pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
         [const { MaybeUninit::uninit() }; STACK_HEADERS];
-    let mut heap: Vec<MaybeUninit<httparse::Header<'_>>> = Vec::new();
-    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if limits.max_headers > STACK_HEADERS {
-        heap.resize_with(limits.max_headers, MaybeUninit::uninit);
-        &mut heap
-    } else {
-        &mut stack[..limits.max_headers.max(1)]
-    };
     let mut req = httparse::Request::new(&mut []);
-    let n = match req.parse_with_uninit_headers(&head, slots) {
+    let first = req.parse_with_uninit_headers(
+        &head,
+        &mut stack[..limits.max_headers.clamp(1, STACK_HEADERS)],
+    );
+    let mut heap: Vec<MaybeUninit<httparse::Header<'_>>> = Vec::new();
+    let status = match first {
+        Err(httparse::Error::TooManyHeaders) if limits.max_headers > STACK_HEADERS => {
+            heap.resize_with(limits.max_headers, MaybeUninit::uninit);
+            req = httparse::Request::new(&mut []);
+            req.parse_with_uninit_headers(&head, &mut heap)
+        }
+        r => r,
+    };
+    let n = match status {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Err(Reject::bad("malformed request head")),
         Err(httparse::Error::TooManyHeaders) => {

@@ -227,7 +227,7 @@ impl Default for HttpConfig {
             date_header: true,
             server_header: None,
             access_log: AccessLog::Stderr,
-            read_buffer: 4096,
+            read_buffer: 1024,
         }
     }
 }
@@ -565,8 +565,8 @@ impl HttpBuilder {
         self
     }
 
-    /// Initial size of each connection's read buffer (default 4 KiB; it grows for larger
-    /// heads or batches).
+    /// Initial size of each connection's read buffer (default 1 KiB, so that idle connections
+    /// stay small; it grows for larger heads or batches, and keeps its size).
     pub fn read_buffer(mut self, n: usize) -> Self {
         self.http.read_buffer = n.max(MIN_READ_BUFFER);
         self
@@ -721,4 +721,5 @@ fn service(cfg: Arc<HttpConfig>, handler: conn::HttpHandler) -> Service {
 pub mod fuzzing {
     pub use super::chunked::{ChunkError, ChunkLimits, ChunkedDecoder};
     pub use super::head::{parse, scan, Framing, Head, HeadLimits, Reject, Scan};
+    pub use http::Version;
 }
