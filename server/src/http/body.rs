@@ -221,6 +221,20 @@ impl Body {
     }
 }
 
+impl Body {
+    /// Runs a stream body's callback into memory: reading a stream body reads what it writes.
+    fn run_stream(&mut self) -> io::Result<()> {
+        if let Kind::Stream(f) = &mut self.kind {
+            let mut out = Vec::new();
+            if let Some(f) = f.take() {
+                f(&mut out)?;
+            }
+            self.kind = Kind::Bytes(Bytes::from(out));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Body {
     fn default() -> Self {
         Body::empty()
@@ -288,13 +302,8 @@ impl Read for Body {
                 *left -= n as u64;
                 Ok(n)
             }
-            Kind::Stream(f) => {
-                // Run the callback into memory, then read that.
-                let mut out = Vec::new();
-                if let Some(f) = f.take() {
-                    f(&mut out)?;
-                }
-                self.kind = Kind::Bytes(Bytes::from(out));
+            Kind::Stream(_) => {
+                self.run_stream()?;
                 self.read(buf)
             }
             Kind::Incoming(i) => {
@@ -313,8 +322,7 @@ impl Read for Body {
 impl BufRead for Body {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if let Kind::Stream(_) = self.kind {
-            let mut b = [0u8; 0];
-            self.read(&mut b)?; // turns it into bytes
+            self.run_stream()?;
         }
         match &mut self.kind {
             Kind::Empty => Ok(&[]),
