@@ -15,7 +15,7 @@
 //!   (slowloris), a body timeout per read, a write timeout per write.
 
 use std::cell::{Cell, RefCell};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
@@ -31,6 +31,7 @@ use super::body::{Body, ConnInfo, Kind};
 use super::chunked::{ChunkError, ChunkLimits, ChunkedDecoder};
 use super::date::{http_date, DATE_LEN};
 use super::head::{self, Framing, Reject, Scan};
+use super::sock::ConnSock;
 use super::{AccessLog, HttpConfig, LogRecord};
 use crate::net::TcpStream;
 
@@ -125,7 +126,7 @@ struct Io {
 /// One connection.
 pub(crate) struct Conn {
     /// The socket.
-    stream: TcpStream,
+    stream: ConnSock,
     /// Its addresses.
     pub(crate) info: ConnInfo,
     /// The thread's server state.
@@ -158,10 +159,14 @@ impl Drop for Registered {
 /// Serves one connection until it closes.
 pub(crate) fn serve(shared: Rc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let cfg = shared.cfg.clone();
+    let stream = match ConnSock::new(stream, cfg.write_timeout) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(error = %e, "gevent-server: cannot register a connection");
+            return;
+        }
+    };
     let local_addr = stream.local_addr().unwrap_or(peer);
-    if cfg.write_timeout.is_some() {
-        let _ = stream.set_write_timeout(cfg.write_timeout);
-    }
     let conn = Rc::new(Conn {
         stream,
         info: ConnInfo {
@@ -548,7 +553,7 @@ impl Conn {
                     io.wbuf.extend_from_slice(&b);
                 } else {
                     io.flush(&self.stream)?;
-                    (&self.stream).write_all(&b)?;
+                    self.stream.write_all(&b)?;
                 }
                 Ok(Some(b.len() as u64))
             }
@@ -732,9 +737,9 @@ impl Io {
     }
 
     /// Sends the queued responses.
-    fn flush(&mut self, s: &TcpStream) -> io::Result<()> {
+    fn flush(&mut self, s: &ConnSock) -> io::Result<()> {
         if !self.wbuf.is_empty() {
-            let r = (&*s).write_all(&self.wbuf);
+            let r = s.write_all(&self.wbuf);
             self.wbuf.clear();
             r?;
         }
@@ -742,7 +747,7 @@ impl Io {
     }
 
     /// Flushes, then reads more bytes (waiting at most `timeout`); `Ok(0)` at end of stream.
-    fn fill(&mut self, s: &TcpStream, timeout: Option<Duration>, init: usize) -> io::Result<usize> {
+    fn fill(&mut self, s: &ConnSock, timeout: Option<Duration>, init: usize) -> io::Result<usize> {
         self.flush(s)?;
         if self.rbuf.len() - self.filled < MIN_ROOM {
             let want = (self.filled * 2).max(init).max(self.filled + MIN_ROOM);
@@ -751,8 +756,7 @@ impl Io {
             let cap = self.rbuf.capacity();
             self.rbuf.resize(cap, 0);
         }
-        s.set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))?;
-        let n = (&*s).read(&mut self.rbuf[self.filled..])?;
+        let n = s.read(&mut self.rbuf[self.filled..], timeout)?;
         self.filled += n;
         self.date_fresh = false;
         Ok(n)
@@ -763,7 +767,7 @@ impl Io {
     /// body. `current`: the body belongs to the request being handled.
     fn body_poll(
         &mut self,
-        s: &TcpStream,
+        s: &ConnSock,
         cfg: &HttpConfig,
         max: usize,
         current: bool,
@@ -850,7 +854,7 @@ impl Io {
 
     /// Discards the rest of an unread body (at most the drain limit); `false` if the
     /// connection cannot be reused.
-    fn drain(&mut self, s: &TcpStream, cfg: &HttpConfig) -> bool {
+    fn drain(&mut self, s: &ConnSock, cfg: &HttpConfig) -> bool {
         let mut left = cfg.drain_limit;
         loop {
             match self.body_poll(s, cfg, 64 * 1024, true) {
@@ -868,7 +872,7 @@ impl Io {
     }
 
     /// Appends body bytes, flushing when the buffer is large.
-    fn queue(&mut self, s: &TcpStream, data: &[u8]) -> io::Result<()> {
+    fn queue(&mut self, s: &ConnSock, data: &[u8]) -> io::Result<()> {
         self.wbuf.extend_from_slice(data);
         if self.wbuf.len() >= FLUSH_AT {
             self.flush(s)?;
@@ -877,7 +881,7 @@ impl Io {
     }
 
     /// Appends one chunk (framed if `chunked`), flushing when the buffer is large.
-    fn queue_chunk(&mut self, s: &TcpStream, data: &[u8], chunked: bool) -> io::Result<()> {
+    fn queue_chunk(&mut self, s: &ConnSock, data: &[u8], chunked: bool) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -900,7 +904,7 @@ impl Io {
     /// Sends what is queued, then closes gracefully: shuts the write side and reads what the
     /// client still sends for a short while, so the kernel does not answer it with a reset
     /// that could destroy the response before the client reads it.
-    fn lingering_close(&mut self, s: &TcpStream) {
+    fn lingering_close(&mut self, s: &ConnSock) {
         if self.flush(s).is_err() {
             return;
         }
@@ -915,12 +919,7 @@ impl Io {
             if left.is_zero() || budget == 0 {
                 return;
             }
-            if s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .is_err()
-            {
-                return;
-            }
-            match (&*s).read(&mut scratch) {
+            match s.read_eof(&mut scratch, Some(left.max(Duration::from_millis(1)))) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => budget = budget.saturating_sub(n),
             }
@@ -933,7 +932,7 @@ struct StreamWriter<'a> {
     /// The connection's buffers (borrowed per write).
     io: &'a RefCell<Io>,
     /// The socket.
-    stream: &'a TcpStream,
+    stream: &'a ConnSock,
     /// Frame each write as a chunk.
     chunked: bool,
     /// Body bytes written.

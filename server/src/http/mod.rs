@@ -56,6 +56,7 @@ mod chunked;
 mod conn;
 mod date;
 mod head;
+mod sock;
 
 pub use self::body::{Body, ConnInfo, StreamFn};
 
