@@ -44,6 +44,8 @@ const MIN_ROOM: usize = 512;
 const FLUSH_AT: usize = 64 * 1024;
 /// Bodies up to this size are copied into the write buffer; longer ones are written directly.
 const COPY_BODY: usize = 16 * 1024;
+/// Length of the `date` line ending a head.
+const DATE_LINE: usize = 6 + DATE_LEN + 4;
 /// Leading empty lines tolerated before a request line.
 const MAX_EMPTY_LINES: usize = 8;
 
@@ -117,8 +119,8 @@ struct Io {
     continue_pending: bool,
     /// Trailers of the last chunked body.
     trailers: Option<HeaderMap>,
-    /// The `Date` value for this batch.
-    date: [u8; DATE_LEN],
+    /// `date: <the date for this batch>\r\n\r\n` (the end of a head).
+    date: [u8; DATE_LINE],
     /// Whether `date` was taken since the last read.
     date_fresh: bool,
 }
@@ -183,7 +185,7 @@ pub(crate) fn serve(shared: Rc<Shared>, stream: TcpStream, peer: SocketAddr) {
             body: BodyState::Done,
             continue_pending: false,
             trailers: None,
-            date: [0; DATE_LEN],
+            date: *b"date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
             date_fresh: false,
         }),
     });
@@ -427,11 +429,6 @@ impl Conn {
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
-        if let Some(v) = parts.headers.get(CONNECTION) {
-            if has_token(v.as_bytes(), b"close") {
-                *keep = false;
-            }
-        }
         // A request body echoed back: read it now (the connection cannot read and write it
         // at once).
         if let Kind::Incoming(i) = &mut body.kind {
@@ -496,7 +493,13 @@ impl Conn {
         let mut has_date = false;
         let mut has_server = false;
         for (name, value) in parts.headers.iter() {
-            if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            if name == CONNECTION {
+                if has_token(value.as_bytes(), b"close") {
+                    *keep = false;
+                }
+                continue;
+            }
+            if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
                 continue;
             }
             if name == DATE {
@@ -530,13 +533,10 @@ impl Conn {
         }
         if cfg.date_header && !has_date {
             if !io.date_fresh {
-                io.date = http_date();
+                io.date[6..6 + DATE_LEN].copy_from_slice(&http_date());
                 io.date_fresh = true;
             }
-            let w = &mut io.wbuf;
-            w.extend_from_slice(b"date: ");
-            w.extend_from_slice(&io.date);
-            w.extend_from_slice(b"\r\n\r\n");
+            io.wbuf.extend_from_slice(&io.date);
         } else {
             io.wbuf.extend_from_slice(b"\r\n");
         }

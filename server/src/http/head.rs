@@ -95,15 +95,19 @@ pub enum Scan {
 }
 
 /// Looks for the end of the head in `buf` from offset `from` (the `Partial` value of an
-/// earlier call on a prefix of `buf`, or 0), applying the size limits.
+/// earlier call on a prefix of `buf`, or 0), applying the size limits and, with
+/// `strict_line_endings`, rejecting a bare LF (every LF of the head passes here once).
 ///
 /// # Errors
 ///
-/// 414 when the request line, or 431 when the head, exceeds its limit.
+/// 414 when the request line, or 431 when the head, exceeds its limit; 400 for a bare LF.
 pub fn scan(buf: &[u8], from: usize, limits: &HeadLimits) -> Result<Scan, Reject> {
     let mut i = from;
     while let Some(p) = memchr::memchr(b'\n', &buf[i..]) {
         let nl = i + p;
+        if limits.strict_line_endings && (nl == 0 || buf[nl - 1] != b'\r') {
+            return Err(Reject::bad("bare LF in the request head"));
+        }
         match buf.get(nl + 1) {
             Some(b'\n') => return check_sizes(buf, nl + 2, limits),
             Some(b'\r') => match buf.get(nl + 2) {
@@ -157,7 +161,8 @@ fn uri_too_long() -> Reject {
     }
 }
 
-/// Parses and checks `head` (a complete head found by [`scan`], leading empty lines removed).
+/// Parses and checks `head` (a complete head found by [`scan`], which also checked its line
+/// endings; leading empty lines removed).
 ///
 /// # Errors
 ///
@@ -202,13 +207,6 @@ pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     let line_end = memchr::memchr(b'\n', &head).unwrap_or(head.len());
     if line_end > limits.max_request_line {
         return Err(uri_too_long());
-    }
-    if limits.strict_line_endings {
-        for nl in memchr::memchr_iter(b'\n', &head) {
-            if nl == 0 || head[nl - 1] != b'\r' {
-                return Err(Reject::bad("bare LF in the request head"));
-            }
-        }
     }
     let method = Method::from_bytes(req.method.unwrap_or("").as_bytes())
         .map_err(|_| Reject::bad("invalid method"))?;
