@@ -12,7 +12,7 @@ set -u
 IDLE=${1:-10000}; SLOW=${2:-1000}; S=${3:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 T=${CARGO_TARGET_DIR:-$root/target}/release/examples
-ulimit -n 65536
+ulimit -n 65536 2>/dev/null || true
 PORT=${PORT:-7040}
 KEEPALIVE=${KEEPALIVE:-60}
 taskset -c 0 env KEEPALIVE_SECS=$KEEPALIVE "$T/http_hello" 127.0.0.1:$PORT >/dev/null 2>&1 & pid=$!

@@ -441,6 +441,9 @@ impl StreamServer {
                 l.closed_event.wait();
             }
             None => {
+                // The server threads run elsewhere: nothing in this hub would keep its loop
+                // alive while waiting for `close` (from a signal handler, another greenlet).
+                let _hold = gevent_hub::get_hub().remote().hold();
                 self.inner.closed_event.wait();
             }
         }

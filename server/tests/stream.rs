@@ -249,3 +249,37 @@ fn threads_need_a_factory() {
         .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+thread_local! {
+    /// The server of `serve_forever_with_threads_until_stopped`, for the callback.
+    static SERVER: std::cell::RefCell<Option<StreamServer>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn serve_forever_with_threads_until_stopped() {
+    let s = StreamServer::builder("127.0.0.1:0")
+        .threads(2)
+        .handler_factory(|| echo)
+        .build()
+        .unwrap();
+    s.start().unwrap();
+    let a = s.local_addr().unwrap();
+    SERVER.with(|x| *x.borrow_mut() = Some(s.clone()));
+    // The stop comes from another thread, through a callback in this hub; meanwhile this
+    // thread's hub has nothing of its own to wait for.
+    let remote = gevent_hub::get_hub().remote();
+    let t = std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(a).unwrap();
+        c.write_all(b"ping").unwrap();
+        let mut b = [0u8; 4];
+        c.read_exact(&mut b).unwrap();
+        remote.run_callback(|| {
+            let s = SERVER.with(|x| x.borrow_mut().take()).unwrap();
+            gevent_hub::spawn(move || s.stop(None));
+        });
+        b
+    });
+    s.serve_forever().unwrap();
+    assert_eq!(&t.join().unwrap(), b"ping");
+    assert!(s.closed());
+}
