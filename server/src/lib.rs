@@ -16,7 +16,9 @@
 //! * The HTTP server reads into one reusable buffer per connection, parses every pipelined
 //!   request in it (`httparse`, then RFC 9112's framing checks), and writes all their
 //!   responses with one system call; request heads become `http::Request`s that share the
-//!   read buffer (no copy of the header values).
+//!   read buffer (no copy of the header values). Each HTTP connection re-registers its socket
+//!   as its own [`IoSource`](gevent_hub::IoSource) so that a short read clears readability:
+//!   one `recv` and one `send` per keep-alive request.
 //!
 //! # Examples
 //!
