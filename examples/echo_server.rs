@@ -2,20 +2,22 @@
 //!
 //! gevent's `examples/echoserver.py`, and the server of the project's echo benchmark
 //! (`../shared/bench/echo_compare.sh`: clients send 64-byte messages with `TCP_NODELAY` and wait
-//! for each echo). Every `read` and `write_all` that would block switches to the hub, which
-//! serves all connections from one thread.
+//! for each echo). It runs on [`StreamServer`](gevent::server::StreamServer), as gevent's
+//! does: the server accepts and spawns `handle` per connection; every `read` and `write_all`
+//! that would block switches to the hub, which serves all connections from one thread.
 //!
 //! Run it with `cargo run --release --example echo_server -- 127.0.0.1:7010` (port 0 picks a
 //! free port; the first line printed is the address it listens on), then connect with
 //! `nc 127.0.0.1 7010` or `cargo run --example echo_client -- 127.0.0.1:7010`.
 
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::net::SocketAddr;
 
-use gevent::net::{TcpListener, TcpStream};
+use gevent::net::TcpStream;
+use gevent::server::StreamServer;
 
 /// Echoes everything the client sends until it closes the connection.
-fn handle(mut stream: TcpStream) {
+fn handle(mut stream: TcpStream, _peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let mut buf = [0u8; 4096];
     loop {
@@ -35,19 +37,8 @@ pub fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7010".into());
-    let listener = TcpListener::bind(addr.as_str())?;
-    println!("listening on {}", listener.local_addr()?);
-    for stream in listener.incoming() {
-        match stream {
-            Ok(s) => {
-                gevent::spawn(move || handle(s));
-            }
-            Err(e) => {
-                // Out of fds, for example: let the connections in flight finish.
-                eprintln!("accept failed: {e}");
-                gevent::sleep(Duration::from_millis(10));
-            }
-        }
-    }
-    Ok(())
+    let server = StreamServer::new(addr.as_str(), handle);
+    server.start()?;
+    println!("listening on {}", server.local_addr()?);
+    server.serve_forever()
 }

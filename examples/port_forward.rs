@@ -1,7 +1,8 @@
 //! A TCP port forwarder: every connection to LISTEN is relayed to TARGET, with one greenlet per
 //! direction.
 //!
-//! gevent's `examples/portforwarder.py`. Each accepted connection opens one to the target;
+//! gevent's `examples/portforwarder.py`, on a [`StreamServer`](gevent::server::StreamServer).
+//! Each accepted connection opens one to the target;
 //! two greenlets copy bytes (one each way) with `std::io::copy` over cloned handles, and shut
 //! the other side's write half down when their side ends.
 //!
@@ -11,7 +12,8 @@
 
 use std::net::Shutdown;
 
-use gevent::net::{TcpListener, TcpStream};
+use gevent::net::TcpStream;
+use gevent::server::StreamServer;
 
 /// Copies `from` into `to` until `from` ends, then shuts down `to`'s write half.
 fn pump(from: TcpStream, to: TcpStream) {
@@ -41,12 +43,15 @@ pub fn main() -> std::io::Result<()> {
         eprintln!("usage: port_forward LISTEN_ADDR TARGET_ADDR");
         std::process::exit(2);
     };
-    let listener = TcpListener::bind(listen.as_str())?;
-    println!("forwarding {} -> {target}", listener.local_addr()?);
-    for client in listener.incoming() {
-        let client = client?;
-        let target = target.clone();
-        gevent::spawn(move || forward(client, &target));
-    }
-    Ok(())
+    let server = StreamServer::new(listen.as_str(), move |client, _peer| {
+        forward(client, &target)
+    });
+    server.start()?;
+    println!("forwarding {} -> {}", server.local_addr()?, args_target());
+    server.serve_forever()
+}
+
+/// The target address, as given (for the first line printed).
+fn args_target() -> String {
+    std::env::args().nth(2).unwrap_or_default()
 }

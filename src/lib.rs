@@ -21,6 +21,8 @@
 //! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`,
 //!   `gethostbyname`), [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`),
 //!   [`threadpool`], [`resolver`].
+//! * Servers: [`server`] (`StreamServer`, `DatagramServer`, and the HTTP/1.1 server
+//!   `server::http::HttpServer`).
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`reactor`] (how every fd wait is built:
 //!   `IoSource`, `Registration`).
@@ -82,6 +84,8 @@ pub use gevent_timeout::{with_timeout, Timeout, TimeoutWith};
 
 #[doc(inline)]
 pub use gevent_pool as pool;
+#[doc(inline)]
+pub use gevent_server as server;
 #[doc(inline)]
 pub use gevent_subprocess as subprocess;
 
