@@ -40,6 +40,7 @@ pub(crate) fn handshake<S: Transport>(
         io,
         conn: std::cell::RefCell::new(conn),
         info,
+        shut: std::cell::Cell::new(false),
     })
 }
 

@@ -1,6 +1,6 @@
 //! [`TlsStream`]: a rustls session driven over a cooperative stream.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::{self, BufRead, IoSlice, Read, Write};
 use std::sync::Arc;
@@ -109,6 +109,8 @@ pub struct TlsStream<S: Transport> {
     pub(crate) conn: RefCell<Connection>,
     /// What the handshake settled, copied once when it completed.
     pub(crate) info: Info,
+    /// [`shutdown`](TlsStream::shutdown) was called: writes fail from now on.
+    pub(crate) shut: Cell<bool>,
 }
 
 /// What a completed handshake settled (it never changes afterwards).
@@ -529,7 +531,7 @@ impl<S: Transport> TlsStream<S> {
     /// Ends the TLS stream cleanly: sends `close_notify` (and anything still queued before
     /// it), then half-closes the stream's write side. The peer reads what was sent, then a
     /// clean end-of-file (`Ok(0)`). Reading can go on until the peer's own `close_notify`.
-    /// Later writes fail. Calling it twice sends one `close_notify`.
+    /// Later writes fail with `BrokenPipe`. Calling it twice sends one `close_notify`.
     ///
     /// # Examples
     ///
@@ -554,6 +556,7 @@ impl<S: Transport> TlsStream<S> {
     /// A kill while waiting to send leaves the `close_notify` queued in the session (sent by a
     /// later `flush` or `shutdown`; lost if the stream is dropped) and the write side open.
     pub fn shutdown(&self) -> io::Result<()> {
+        self.shut.set(true);
         self.conn.borrow_mut().send_close_notify();
         self.flush_shared()?;
         self.io.shutdown_write()
@@ -616,6 +619,7 @@ impl<S: Transport> TlsStream<S> {
 
     /// `Write::write_vectored` through `&self`.
     fn write_shared(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        check_open(&self.shut)?;
         // Earlier records first: the session's queue has room, and nothing is accepted if
         // this wait is interrupted.
         self.flush_shared()?;
@@ -697,7 +701,8 @@ impl<S: Transport> Write for TlsStream<S> {
     ///
     /// # Errors
     ///
-    /// The session's error (after a failed read, or after `shutdown`); the stream's errors
+    /// `BrokenPipe` after [`shutdown`](TlsStream::shutdown); the session's error (after a
+    /// failed read); the stream's errors
     /// while sending records queued by an earlier call. Once `buf` is accepted, `Ok` is
     /// returned even if sending fails: the error comes with the next call.
     ///
@@ -713,6 +718,7 @@ impl<S: Transport> Write for TlsStream<S> {
     /// As `write`, for several buffers that go out in as few records as they fit in (rustls
     /// encrypts across the slices without joining them first) and one `writev`.
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        check_open(&self.shut)?;
         let conn = self.conn.get_mut();
         flush_coop(conn, &self.io)?;
         let n = conn.writer().write_vectored(bufs)?;
@@ -774,6 +780,17 @@ impl<S: Transport + fmt::Debug> fmt::Debug for TlsStream<S> {
             .field("server_name", &self.info.server_name)
             .finish_non_exhaustive()
     }
+}
+
+/// The error of a write after [`TlsStream::shutdown`].
+fn check_open(shut: &Cell<bool>) -> io::Result<()> {
+    if shut.get() {
+        return Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "write after the TLS stream was shut down (close_notify sent)",
+        ));
+    }
+    Ok(())
 }
 
 /// A rustls error as an `io::Error` (kind `InvalidData`, rustls's own convention) whose inner
