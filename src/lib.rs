@@ -20,6 +20,8 @@
 //! * Processes: [`subprocess`] (`Command`, `Child`, `communicate`; std's API, waits switch).
 //! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`),
 //!   [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`), [`threadpool`], [`resolver`].
+//! * TLS (feature `tls`): `ssl` (`TlsStream`, `TlsAcceptor`, `TlsConnector`; rustls over the
+//!   cooperative sockets).
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
 //!
@@ -81,3 +83,7 @@ pub use gevent_local::greenlet_local;
 
 #[doc(inline)]
 pub use gevent_hub::{os, resolver};
+
+#[cfg(feature = "tls")]
+#[doc(inline)]
+pub use gevent_ssl as ssl;
