@@ -37,6 +37,14 @@ pub trait Transport {
     ///
     /// The stream's: `WouldBlock` when its read timeout expires (std's behaviour), `EBADF`
     /// once closed...
+    ///
+    /// # Switches
+    ///
+    /// Yes, until data, end-of-file or the timeout.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing was transferred.
     fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
 
     /// Writes some of `bufs`, waiting (switching) until the stream takes some.
@@ -44,6 +52,14 @@ pub trait Transport {
     /// # Errors
     ///
     /// The stream's: `WouldBlock` when its write timeout expires, `BrokenPipe`...
+    ///
+    /// # Switches
+    ///
+    /// Yes, while the stream's send buffer is full.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing was transferred.
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
 
     /// Reads what is there now, never waiting.
@@ -51,6 +67,10 @@ pub trait Transport {
     /// # Errors
     ///
     /// `WouldBlock` when nothing is there; the stream's other errors.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
 
     /// Writes what the stream takes now, never waiting.
@@ -58,6 +78,10 @@ pub trait Transport {
     /// # Errors
     ///
     /// `WouldBlock` when the stream takes nothing now; the stream's other errors.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
 
     /// Waits (switches) until a read would not block: data, end-of-file or an error is
@@ -67,6 +91,14 @@ pub trait Transport {
     ///
     /// `WouldBlock` when the stream's read timeout expires first; `EBADF` once closed;
     /// `ConcurrentUse` if another greenlet already waits to read.
+    ///
+    /// # Switches
+    ///
+    /// Yes.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing is consumed or sent.
     fn wait_readable(&self) -> io::Result<()>;
 
     /// Waits (switches) until a write would not block.
@@ -74,6 +106,14 @@ pub trait Transport {
     /// # Errors
     ///
     /// `WouldBlock` when the stream's write timeout expires first; `EBADF` once closed.
+    ///
+    /// # Switches
+    ///
+    /// Yes.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing is consumed or sent.
     fn wait_writable(&self) -> io::Result<()>;
 
     /// Half-closes the write side: the peer reads end-of-file after what was sent.
@@ -81,6 +121,10 @@ pub trait Transport {
     /// # Errors
     ///
     /// `shutdown`'s error (`NotConnected`); `EBADF` once closed.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     fn shutdown_write(&self) -> io::Result<()>;
 }
 
