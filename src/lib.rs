@@ -23,6 +23,8 @@
 //!   [`threadpool`], [`resolver`].
 //! * Servers: [`server`] (`StreamServer`, `DatagramServer`, and the HTTP/1.1 server
 //!   `server::http::HttpServer`).
+//! * TLS (feature `tls`): `ssl` (`TlsStream`, `TlsAcceptor`, `TlsConnector`; rustls over the
+//!   cooperative sockets).
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`reactor`] (how every fd wait is built:
 //!   `IoSource`, `Registration`).
@@ -97,3 +99,7 @@ pub mod local {
 
 #[doc(inline)]
 pub use gevent_local::greenlet_local;
+
+#[cfg(feature = "tls")]
+#[doc(inline)]
+pub use gevent_ssl as ssl;

@@ -25,8 +25,15 @@ pub fn examples_dir() -> &'static PathBuf {
             "debug" => "dev".to_string(),
             other => other.to_string(),
         };
+        // The facade features these tests were built with, so the examples that need them
+        // are built too (and nothing is rebuilt with other features).
+        let features: Vec<&str> = [("tls", cfg!(feature = "tls"))]
+            .into_iter()
+            .filter_map(|(f, on)| on.then_some(f))
+            .collect();
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--examples", "--package", "gevent"])
+            .args(["--features", &features.join(",")])
             .args(["--profile", &profile])
             .arg("--target-dir")
             .arg(dir.parent().unwrap())
