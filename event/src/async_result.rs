@@ -354,6 +354,7 @@ impl<T: 'static, E: 'static> AsyncResult<T, E> {
     /// # Kill safety
     ///
     /// As [`wait`](AsyncResult::wait).
+    #[doc(alias = "wait")]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_opt(Some(timeout))
     }
@@ -437,6 +438,7 @@ impl<T: Clone + 'static, E: Clone + 'static> AsyncResult<T, E> {
     /// # Kill safety
     ///
     /// As [`wait`](AsyncResult::wait).
+    #[doc(alias = "get")]
     pub fn get_timeout(&self, timeout: Duration) -> Option<Result<T, E>> {
         self.wait_opt(Some(timeout));
         self.now()

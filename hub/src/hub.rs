@@ -408,6 +408,7 @@ impl Hub {
     /// # Switches
     ///
     /// Never.
+    #[doc(alias("handle_error", "print_exception"))]
     pub fn set_error_handler(&self, f: impl Fn(&ErrorReport) + 'static) {
         self.0.errors.set(Box::new(f));
     }

@@ -197,6 +197,7 @@ impl SignalHandle {
 /// # Switches
 ///
 /// Never.
+#[doc(alias = "signal")]
 pub fn signal_handler(signum: i32, f: impl Fn() + 'static) -> io::Result<SignalHandle> {
     if signal_hook_registry::FORBIDDEN.contains(&signum) {
         // SIGKILL and SIGSTOP cannot be handled; SIGILL, SIGFPE and SIGSEGV must not be.

@@ -219,6 +219,7 @@ impl Group {
     /// # Switches
     ///
     /// Never.
+    #[doc(alias = "Pool")]
     pub fn new() -> Group {
         Group {
             core: Core::new(None),

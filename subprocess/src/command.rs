@@ -234,6 +234,7 @@ impl Command {
     /// # Kill safety
     ///
     /// A kill drops what was read; the child keeps running and is reaped when it exits.
+    #[doc(alias("check_output", "communicate"))]
     pub fn output(&mut self) -> io::Result<Output> {
         self.spawn_with([Stdio::null, Stdio::piped, Stdio::piped])?
             .wait_with_output()
@@ -261,6 +262,7 @@ impl Command {
     /// # Kill safety
     ///
     /// A kill leaves the child running; it is reaped when it exits.
+    #[doc(alias("call", "check_call"))]
     pub fn status(&mut self) -> io::Result<ExitStatus> {
         self.spawn_with([Stdio::inherit, Stdio::inherit, Stdio::inherit])?
             .wait()
