@@ -130,14 +130,31 @@ fn is_machinery(name: &str) -> bool {
         || p.contains("__rust_end_short_backtrace")
 }
 
+/// The crates of the runtime, as their paths begin in symbol names. Named one by one: a
+/// user's crate may well be called `gevent_something` (the examples are).
+const RUNTIME_CRATES: &[&str] = &[
+    "gevent::",
+    "gevent_hub::",
+    "gevent_net::",
+    "gevent_threadpool::",
+    "gevent_event::",
+    "gevent_lock::",
+    "gevent_queue::",
+    "gevent_timeout::",
+    "gevent_local::",
+    "gevent_pool::",
+    "gevent_subprocess::",
+    "gevent_ssl::",
+    "gevent_server::",
+    "gevent_monkey::",
+    "greenlet::",
+    "corosensei::",
+];
+
 /// A frame of the runtime: the gevent crates, the greenlet crate, corosensei.
 fn is_runtime(name: &str) -> bool {
     let p = path(name);
-    p.starts_with("gevent_")
-        || p.starts_with("gevent::")
-        || p.starts_with("greenlet::")
-        || p.starts_with("corosensei::")
-        || p == "stack_init_trampoline"
+    RUNTIME_CRATES.iter().any(|c| p.starts_with(c)) || p == "stack_init_trampoline"
 }
 
 /// Where a greenlet's stack ends: the frames that switched to it.
@@ -260,6 +277,26 @@ mod tests {
 ";
         let names: Vec<String> = trim(parse(text)).into_iter().map(|f| f.name).collect();
         assert_eq!(names, ["gevent_hub::glet::Greenlet<T>::join", "app::work"]);
+    }
+
+    /// Regression: a user crate named `gevent_*` (the example `gevent_lifecycle`) was taken
+    /// for the runtime, and the report kept every glue and runtime frame below it.
+    #[test]
+    fn a_user_crate_named_gevent_something_is_user_code() {
+        let text = "   0: std::sys::backtrace::__rust_end_short_backtrace
+   1: __rustc::rust_begin_unwind
+   2: gevent_lifecycle::main::{{closure}}
+             at ./examples/gevent_lifecycle.rs:67:45
+   3: <core::panic::unwind_safe::AssertUnwindSafe<F> as core::ops::function::FnOnce<()>>::call_once
+   4: std::panicking::catch_unwind::do_call
+   5: __rust_try
+   6: std::panic::catch_unwind
+   7: gevent_hub::glet::Greenlet<T>::body
+   8: gevent_hub::glet::Greenlet<T>::new::{{closure}}
+   9: greenlet::run::call_inline
+";
+        let names: Vec<String> = trim(parse(text)).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["gevent_lifecycle::main::{{closure}}"]);
     }
 
     #[test]
