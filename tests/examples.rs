@@ -12,6 +12,7 @@ use support::run;
 
 /// The exact output of each example whose output does not vary.
 const OUTPUTS: &[(&str, &str)] = &[
+    ("hello", "job 1 done\njob 2 done\njob 3 done\n"),
     ("greenlet_switch", "12\n56\n34\n"),
     (
         "greenlet_parent",
@@ -183,6 +184,26 @@ fn expected(name: &str) -> &'static str {
 }
 
 #[test]
+fn hello() {
+    assert_eq!(run("hello", &[]), expected("hello"));
+}
+
+/// The README's hello world is `examples/hello.rs` (below its header comment), and the output
+/// the README shows is what it prints.
+#[test]
+fn readme_shows_examples_hello() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let file = std::fs::read_to_string(format!("{root}/examples/hello.rs")).unwrap();
+    let code = &file[file.find("use std::").unwrap()..];
+    assert!(readme.contains(&format!("```rust\n{code}```\n")), "{code}");
+    assert!(
+        readme.contains(&format!("```text\n{}```\n", expected("hello"))),
+        "the README shows another output"
+    );
+}
+
+#[test]
 fn greenlet_switch() {
     assert_eq!(run("greenlet_switch", &[]), expected("greenlet_switch"));
 }
@@ -310,7 +331,7 @@ fn tour_runs_every_section() {
             None => assert_eq!(body, own, "section {head:?}"),
         }
     }
-    for (name, _) in OUTPUTS {
+    for (name, _) in OUTPUTS.iter().filter(|(n, _)| *n != "hello") {
         assert!(names.iter().any(|n| n == name), "no section runs {name}");
     }
     let first_raw = names.iter().position(|n| n.starts_with("greenlet_"));
