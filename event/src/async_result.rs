@@ -103,6 +103,10 @@ impl<R> AlreadySet<R> {
     /// a.set(1);
     /// assert_eq!(a.try_set_result(Ok(2)).unwrap_err().into_inner().unwrap(), 2);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn into_inner(self) -> R {
         self.0
     }

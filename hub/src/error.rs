@@ -146,6 +146,10 @@ impl GreenletError {
     /// let k = gevent_hub::GreenletError::from_panic(Box::new(greenlet::GreenletExit));
     /// assert!(k.is_killed());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn from_panic(payload: Panic) -> GreenletError {
         if payload.is::<greenlet::GreenletExit>() {
             GreenletError::killed()
@@ -163,6 +167,10 @@ impl GreenletError {
     /// g.kill();
     /// assert!(g.get().unwrap_err().is_killed());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_killed(&self) -> bool {
         matches!(*self.repr, Repr::Killed)
     }
@@ -176,6 +184,10 @@ impl GreenletError {
     /// g.kill();
     /// assert!(!g.get().unwrap_err().is_panic());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_panic(&self) -> bool {
         matches!(*self.repr, Repr::Panic { .. })
     }
@@ -210,6 +222,10 @@ impl GreenletError {
     /// assert_eq!(g.get().unwrap_err().message(), "bad 1");
     /// # gevent_hub::get_hub().reset_error_handler();
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn message(&self) -> &str {
         match &*self.repr {
             Repr::Killed => "killed",
@@ -231,6 +247,10 @@ impl GreenletError {
     /// assert_eq!(*p.downcast::<u8>().unwrap(), 42);
     /// # gevent_hub::get_hub().reset_error_handler();
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn into_panic(self) -> Panic {
         match &*self.repr {
             Repr::Killed => Box::new(greenlet::GreenletExit),
@@ -310,6 +330,10 @@ impl LoopExit {
     /// # Examples
     ///
     /// See [`LoopExit`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn state(&self) -> &str {
         &self.state
     }

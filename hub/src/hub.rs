@@ -448,6 +448,11 @@ impl Hub {
     /// # Switches
     ///
     /// Yes, until the loop is empty.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill or a timeout unwinding out of it leaves the loop's greenlets, timers and callbacks
+    /// in place; they run at the caller's next wait.
     pub fn join(&self, timeout: Option<Duration>) -> bool {
         if !self.0.alive_besides_caller() {
             // Let what is ready run once, then look again.

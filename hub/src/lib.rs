@@ -191,6 +191,10 @@ pub fn sleep(d: Duration) {
 /// # Switches
 ///
 /// Yes, always.
+///
+/// # Kill safety
+///
+/// As [`sleep`]: the timer is cancelled however the sleep ends.
 pub fn sleep_unref(d: Duration) {
     sleep_inner(d, false)
 }
@@ -269,6 +273,11 @@ impl Drop for CancelTimer<'_> {
 /// # Switches
 ///
 /// Yes, always.
+///
+/// # Kill safety
+///
+/// Nothing to undo: a kill ends the wait; the idle callback runs later and finds nobody to
+/// wake.
 pub fn idle() {
     let hub = get_hub();
     park(|u| {

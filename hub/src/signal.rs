@@ -163,6 +163,10 @@ impl SignalHandle {
     /// assert_eq!(h.signum(), SIGHUP);
     /// h.cancel();
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn signum(&self) -> i32 {
         self.signum
     }
