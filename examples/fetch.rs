@@ -68,6 +68,11 @@ pub fn main() -> std::io::Result<()> {
         .nth(1)
         .map(|s| s.parse().expect("a number of pages"))
         .unwrap_or(20);
+    run(n)
+}
+
+/// Serves and fetches `n` pages.
+pub fn run(n: usize) -> std::io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = {

@@ -2,9 +2,11 @@
 //! `spawn_raw`, `getcurrent`, `joinall`, `wait`, `kill`, `killall`.
 //!
 //! `spawn_raw` makes a bare scheduled greenlet that keeps no result; `getcurrent` tells which
-//! greenlet runs; `wait(objects, timeout)` waits for some of them, `get_hub().join(timeout)`
+//! greenlet runs; `wait(objects, timeout)` waits for some of them, `wait_all(timeout)`
 //! (gevent's `wait()` with no objects) for everything the loop holds; `kill` and `killall`
-//! unwind greenlets at the point where they wait, so their `Drop`s run.
+//! unwind greenlets at the point where they wait, so their `Drop`s run. Greenlets of different
+//! output types go together as `&dyn Waitable` (for `joinall`, `wait`) or `&dyn Killable`
+//! (for `killall`).
 //!
 //! Run it with `cargo run --example gevent_functions`.
 
@@ -55,20 +57,31 @@ pub fn main() {
     );
     let done = gevent::wait(std::slice::from_ref(&later), Some(Duration::from_millis(1)));
     println!("wait with a 1 ms timeout on spawn_later(20 ms): {done:?}");
-    gevent::joinall(&[g.clone(), later.clone()]);
-    println!("joinall: {:?} {:?}", g.get(), later.get());
+    let number = gevent::spawn(|| 42);
+    gevent::joinall(&[&g as &dyn gevent::Waitable, &later, &number]);
+    println!(
+        "joinall: {:?} {:?} {:?}",
+        g.get(),
+        later.get(),
+        number.get()
+    );
 
-    // kill and killall.
-    let workers: Vec<_> = (1..=3).map(worker).collect();
+    // kill and killall, here on greenlets of two output types.
+    let workers: Vec<_> = (1..=2).map(worker).collect();
+    let counter = gevent::spawn(|| -> u64 {
+        let _finally = Finally(3);
+        gevent::sleep(Duration::from_secs(60));
+        3
+    });
     gevent::sleep(Duration::ZERO); // they start, and wait in their sleep
     gevent::kill(&workers[0]);
     println!("after kill: worker 1 dead: {}", workers[0].dead());
-    gevent::killall(&workers);
+    gevent::killall(&[&workers[0] as &dyn gevent::Killable, &workers[1], &counter]);
     println!(
-        "after killall: all dead: {}",
-        workers.iter().all(|w| w.dead())
+        "after killall: all killed: {}",
+        workers.iter().all(|w| w.killed()) && counter.killed()
     );
 
     // gevent.wait(): run until nothing is left.
-    println!("hub joined: {}", gevent::get_hub().join(None));
+    println!("gevent.wait(): nothing left: {}", gevent::wait_all(None));
 }

@@ -7,8 +7,9 @@
 //! `job.value`, `job.exception`, `job.rawlink(back)`, `job.unlink()`, `job.link_value(back)`,
 //! `job.link_exception(back)`. Links run when the greenlet dies: `link*` callbacks in a new
 //! greenlet, `rawlink` callbacks in the hub. A killed greenlet counts as successful, as in
-//! gevent, and `get` says it was killed. The failing job's panic is also reported once on
-//! stderr by the hub.
+//! gevent, and `get` says it was killed; `killed` tells a kill from a return. `take` moves a
+//! value out of a greenlet without cloning it (an `io::Result` is not `Clone`). The failing
+//! job's panic is also reported once on stderr by the hub, with the line that spawned it.
 //!
 //! Run it with `cargo run --example gevent_lifecycle`.
 
@@ -84,4 +85,19 @@ pub fn main() {
     long.kill();
     states("long job killed", &long);
     println!("long.get() = {}", long.get().unwrap_err());
+    println!(
+        "killed: long={} job={} (both successful)",
+        long.killed(),
+        job.killed()
+    );
+
+    // A value that is not Clone: `take` moves it out, once.
+    let read = gevent::spawn(|| -> std::io::Result<String> {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut &b"the contents"[..], &mut text)?;
+        Ok(text)
+    });
+    let contents = read.take().unwrap();
+    println!("read.take() = {:?}", contents.unwrap());
+    println!("read.take() again: {}", read.take().unwrap_err());
 }

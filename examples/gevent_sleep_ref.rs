@@ -5,7 +5,7 @@
 //! greenlet running sleep() will not prevent gevent.wait() from exiting." `sleep(Duration::ZERO)`
 //! puts the greenlet at the back of the queue, so two greenlets doing `A; sleep(0); B`
 //! interleave as `1A 2A 1B 2B`. `sleep_unref` is the `ref=False` sleep, and
-//! `get_hub().join(None)` is `gevent.wait()` without objects.
+//! `gevent::wait_all(None)` is `gevent.wait()` without objects.
 //!
 //! Run it with `cargo run --example gevent_sleep_ref`.
 
@@ -27,7 +27,7 @@ pub fn main() {
     gevent::spawn(move || sleep0(&o, "1"));
     let o = out.clone();
     gevent::spawn(move || sleep0(&o, "2"));
-    gevent::get_hub().join(None);
+    gevent::wait_all(None);
     println!("{}", out.borrow().join(" "));
 
     let background = gevent::spawn(|| {
@@ -38,7 +38,7 @@ pub fn main() {
         gevent::sleep(Duration::from_millis(20));
         println!("work done after 20 ms");
     });
-    let dry = gevent::get_hub().join(None);
+    let dry = gevent::wait_all(None);
     println!(
         "gevent.wait() returned {dry}: work dead={}, background sleeper dead={}",
         work.dead(),

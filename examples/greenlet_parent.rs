@@ -4,23 +4,47 @@
 //! greenlet that created it), and when it ends, with a result or with an exception, control
 //! goes to the parent. Here `gr2` has a bug and panics. Its parent is `main`, whose
 //! `gr1.switch()` is still pending, so that call raises the panic; `gr1` stays suspended and
-//! never prints 34. Then the same again with `gr1` as `gr2`'s parent: `gr1` catches it. The
-//! panic message on stderr points at `gr2`'s code, like Python's traceback showing `test2`.
+//! never prints 34. Then the same again with `gr1` as `gr2`'s parent: `gr1` catches it.
+//!
+//! These panics are intended and caught, so the example replaces std's panic hook while it
+//! runs (std's would print "thread 'main' panicked at ..." on stderr, in the middle of the
+//! output): the hook only records where the panic was raised, and whoever catches it prints
+//! that place, `test2`'s line, as Python's traceback would show `test2`.
 //!
 //! Run it with `cargo run --example greenlet_parent`.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
 use gevent::greenlet::{Greenlet, GreenletExit, Value};
 
-/// The text of a panic payload.
-fn message(p: &(dyn std::any::Any + Send)) -> &str {
-    p.downcast_ref::<String>()
+thread_local! {
+    /// Where the last panic of this thread was raised, as the quiet hook recorded it.
+    static RAISED_AT: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// The text of a panic payload, with the place where it was raised.
+fn message(p: &(dyn std::any::Any + Send)) -> String {
+    let text = p
+        .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| p.downcast_ref::<&str>().copied())
-        .unwrap_or("<not a string>")
+        .unwrap_or("<not a string>");
+    let at = RAISED_AT.with(|r| r.borrow().clone());
+    format!("{text} (raised at {at})")
+}
+
+/// Runs `f` with a panic hook that records where a panic is raised instead of printing
+/// std's message; the hook that was installed before is put back afterwards.
+fn with_quiet_panics(f: impl FnOnce()) {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+        RAISED_AT.with(|r| *r.borrow_mut() = at);
+    }));
+    f();
+    panic::set_hook(previous);
 }
 
 /// `test2`, with a bug.
@@ -61,8 +85,10 @@ fn run(gr2_parent_is_gr1: bool) {
 
 /// Runs the example.
 pub fn main() {
-    println!("-- gr2's parent is main --");
-    run(false);
-    println!("-- gr2's parent is gr1 --");
-    run(true);
+    with_quiet_panics(|| {
+        println!("-- gr2's parent is main --");
+        run(false);
+        println!("-- gr2's parent is gr1 --");
+        run(true);
+    });
 }

@@ -1,14 +1,21 @@
 //! The tour: gevent for Rust, one section at a time, each printing what it does.
 //!
 //! This is the project's main program. It walks through the examples of `examples/`, in the
-//! order of gevent's and greenlet's tutorials: raw greenlets first (switching, parents,
-//! arguments, resuming, killing), then the hub (spawn, join, states, links, kill, signals),
+//! order of gevent's tutorial: the hub (spawn, join, states, links, kill, signals),
 //! synchronisation (events, semaphores, greenlet-local storage, timeouts), queues and pools,
-//! and child processes.
+//! networking (a server and many clients, concurrent downloads, UDP), child processes; then
+//! the raw greenlets underneath (switching, parents, arguments, resuming, killing), as in
+//! greenlet's documentation.
 //!
-//! Run it with `cargo run --release --example tour`, or `cargo run --example tour -- WORD` for
-//! the sections whose title contains `WORD`.
+//! Run it with `cargo run --release --example tour`, or `cargo run --example tour -- WORD...`
+//! for the sections whose title contains one of the words (case does not matter).
 
+#[path = "echo_many.rs"]
+#[allow(dead_code)] // the tour calls `run`; the example's `main` reads the command line
+mod echo_many;
+#[path = "fetch.rs"]
+#[allow(dead_code)] // the tour calls `run`; the example's `main` reads the command line
+mod fetch;
 #[path = "gevent_async_result.rs"]
 mod gevent_async_result;
 #[path = "gevent_bounded_semaphore.rs"]
@@ -67,6 +74,9 @@ mod subprocess_parallel;
 mod subprocess_pipeline;
 #[path = "subprocess_popen.rs"]
 mod subprocess_popen;
+#[path = "udp_echo.rs"]
+#[allow(dead_code)] // the tour calls `run`; the example's `main` reads the command line
+mod udp_echo;
 
 /// One section of the tour: a title, the example it comes from, and the code that shows it.
 struct Section {
@@ -80,37 +90,6 @@ struct Section {
 
 /// The sections, in order. Add new ones at the end of their part.
 const SECTIONS: &[Section] = &[
-    // Raw greenlets (crate `greenlet`, `gevent::greenlet`).
-    Section {
-        title: "Raw greenlets: two greenlets switching (12, 56, 34; never 78)",
-        example: "greenlet_switch",
-        run: greenlet_switch::main,
-    },
-    Section {
-        title: "Raw greenlets: a panic goes to the parent",
-        example: "greenlet_parent",
-        run: greenlet_parent::main,
-    },
-    Section {
-        title: "Raw greenlets: switching with arguments",
-        example: "greenlet_args",
-        run: greenlet_args::main,
-    },
-    Section {
-        title: "Raw greenlets: suspended, then resumed later",
-        example: "greenlet_resume",
-        run: greenlet_resume::main,
-    },
-    Section {
-        title: "Raw greenlets: ping-pong, greenlets passed as arguments",
-        example: "greenlet_ping_pong",
-        run: greenlet_ping_pong::main,
-    },
-    Section {
-        title: "Raw greenlets: killing with GreenletExit, throwing, dropping",
-        example: "greenlet_throw",
-        run: greenlet_throw::main,
-    },
     // The hub: scheduled greenlets (crate `gevent-hub`, `gevent::spawn` and friends).
     Section {
         title: "The hub: spawn with arguments and closures, then joinall",
@@ -138,12 +117,12 @@ const SECTIONS: &[Section] = &[
         run: gevent_spawn_later::main,
     },
     Section {
-        title: "The hub: a Greenlet's life, its links, and kill",
+        title: "The hub: a Greenlet's life, its links, kill and take",
         example: "gevent_lifecycle",
         run: gevent_lifecycle::main,
     },
     Section {
-        title: "The hub: spawn_raw, getcurrent, wait, kill, killall",
+        title: "The hub: spawn_raw, getcurrent, wait, kill, killall, wait_all",
         example: "gevent_functions",
         run: gevent_functions::main,
     },
@@ -214,6 +193,22 @@ const SECTIONS: &[Section] = &[
         example: "pool_methods",
         run: pool_methods::main,
     },
+    // Networking (crates `gevent-net`, `gevent-server`).
+    Section {
+        title: "Networking: a StreamServer and 100 clients in one thread",
+        example: "echo_many",
+        run: || echo_many::run(100).expect("echo_many"),
+    },
+    Section {
+        title: "Networking: fetching 20 pages at once",
+        example: "fetch",
+        run: || fetch::run(20).expect("fetch"),
+    },
+    Section {
+        title: "Networking: UDP, a DatagramServer and a client",
+        example: "udp_echo",
+        run: || udp_echo::run().expect("udp_echo"),
+    },
     // Processes (crate `gevent-subprocess`).
     Section {
         title: "Processes: Popen with a pipe while another greenlet works",
@@ -230,14 +225,66 @@ const SECTIONS: &[Section] = &[
         example: "subprocess_pipeline",
         run: || subprocess_pipeline::main().expect("subprocess_pipeline"),
     },
+    // Raw greenlets, underneath it all (crate `greenlet`, `gevent::greenlet`).
+    Section {
+        title: "Raw greenlets: two greenlets switching (12, 56, 34; never 78)",
+        example: "greenlet_switch",
+        run: greenlet_switch::main,
+    },
+    Section {
+        title: "Raw greenlets: a panic goes to the parent",
+        example: "greenlet_parent",
+        run: greenlet_parent::main,
+    },
+    Section {
+        title: "Raw greenlets: switching with arguments",
+        example: "greenlet_args",
+        run: greenlet_args::main,
+    },
+    Section {
+        title: "Raw greenlets: suspended, then resumed later",
+        example: "greenlet_resume",
+        run: greenlet_resume::main,
+    },
+    Section {
+        title: "Raw greenlets: ping-pong, greenlets passed as arguments",
+        example: "greenlet_ping_pong",
+        run: greenlet_ping_pong::main,
+    },
+    Section {
+        title: "Raw greenlets: killing with GreenletExit, throwing, dropping",
+        example: "greenlet_throw",
+        run: greenlet_throw::main,
+    },
 ];
 
+/// Whether `title` contains one of `words`, whatever the case (all titles match no words).
+fn matches(title: &str, words: &[String]) -> bool {
+    let title = title.to_lowercase();
+    words.is_empty() || words.iter().any(|w| title.contains(&w.to_lowercase()))
+}
+
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).collect();
-    let chosen = SECTIONS
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let chosen: Vec<&Section> = SECTIONS
         .iter()
-        .filter(|s| filter.is_empty() || filter.iter().any(|w| s.title.contains(w.as_str())));
-    for (n, s) in chosen.enumerate() {
+        .filter(|s| matches(s.title, &words))
+        .collect();
+    if chosen.is_empty() {
+        eprintln!(
+            "no section of the tour has {} in its title (case does not matter); the sections:",
+            words
+                .iter()
+                .map(|w| format!("{w:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        );
+        for s in SECTIONS {
+            eprintln!("  {}", s.title);
+        }
+        std::process::exit(2);
+    }
+    for (n, s) in chosen.iter().enumerate() {
         if n > 0 {
             println!();
         }

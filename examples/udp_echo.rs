@@ -28,6 +28,11 @@ pub fn main() -> std::io::Result<()> {
         println!("serving UDP on {}", server.local_addr()?);
         return server.serve_forever();
     }
+    run()
+}
+
+/// The server and the client, in one thread.
+pub fn run() -> std::io::Result<()> {
     let messages = ["ping", "hello", "gevent"];
     let server = DatagramServer::new("127.0.0.1:0", echo);
     server.start()?;

@@ -6,10 +6,11 @@
 //!
 //! # Contents
 //!
-//! * Greenlets: [`spawn`], [`spawn_later`], [`spawn_raw`], [`Greenlet`] (`join`, `get`, `kill`,
-//!   links), [`Run`] for the "subclass with `_run`" pattern.
+//! * Greenlets: [`spawn`], [`spawn_later`], [`spawn_raw`], [`Greenlet`] (`join`, `get`,
+//!   `take`, `kill`, `killed`, links), [`Run`] for the "subclass with `_run`" pattern.
 //! * Waiting: [`sleep`], [`idle`], [`joinall`], [`joinall_with`], [`wait`], [`iwait`],
-//!   [`kill`], [`killall`], the [`Waitable`] trait.
+//!   [`wait_all`] (gevent's bare `gevent.wait()`), [`kill`], [`killall`], the [`Waitable`] and
+//!   [`Killable`] traits (greenlets of different output types together: `&[&dyn Waitable]`).
 //! * The hub: [`get_hub`], [`Hub`], [`RemoteHub`], [`signal_handler`], [`LoopExit`].
 //! * Synchronisation: [`event`] (`Event`, `AsyncResult`), [`lock`] (`Semaphore`,
 //!   `BoundedSemaphore`, `Lock`, `RLock`), [`queue`] (`Queue`, `JoinableQueue`, `PriorityQueue`,
@@ -54,9 +55,9 @@ pub use gevent_hub::{
     get_hub, getcurrent, idle, iwait, joinall, joinall_with, kill, killall, killall_with, park,
     park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout, signal_handler,
     sleep, sleep_unref, spawn, spawn_later, spawn_raw, throw_into, throw_timeout_into,
-    timeout_pending, wait, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit, Hub,
-    InterruptKind, Iwait, JoinAll, KillOptions, LinkId, LoopExit, Panic, ParkError, RemoteHub, Run,
-    SignalHandle, TimedOut, Timer, Unparker, Wait, WaitList, Waitable, WaiterKey,
+    timeout_pending, wait, wait_all, wait_one, ErrorReport, Greenlet, GreenletError, GreenletExit,
+    Hub, InterruptKind, Iwait, JoinAll, KillOptions, Killable, LinkId, LoopExit, Panic, ParkError,
+    RemoteHub, Run, SignalHandle, TimedOut, Timer, Unparker, Wait, WaitList, Waitable, WaiterKey,
 };
 
 #[doc(inline)]

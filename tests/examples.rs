@@ -10,20 +10,21 @@ mod support;
 
 use support::run;
 
-/// The exact output of each raw-greenlet example, in the tour's order.
+/// The exact output of each example whose output does not vary.
 const OUTPUTS: &[(&str, &str)] = &[
+    ("hello", "job 1 done\njob 2 done\njob 3 done\n"),
     ("greenlet_switch", "12\n56\n34\n"),
     (
         "greenlet_parent",
         "-- gr2's parent is main --
 12
 56
-main caught the panic of gr2: called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit }
+main caught the panic of gr2: called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit } (raised at examples/greenlet_parent.rs:54:22)
 gr1 dead: false, gr2 dead: true
 -- gr2's parent is gr1 --
 12
 56
-gr1 caught the panic of gr2: called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit }
+gr1 caught the panic of gr2: called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit } (raised at examples/greenlet_parent.rs:54:22)
 34
 main: gr1 finished
 gr1 dead: true, gr2 dead: true
@@ -140,6 +141,9 @@ long job running: started=true dead=false ready=false successful=false value=Non
 long job: cleaning up (its Drops run when it is killed)
 long job killed: started=false dead=true ready=true successful=true value=None exception=none
 long.get() = greenlet was killed
+killed: long=true job=false (both successful)
+read.take() = \"the contents\"
+read.take() again: greenlet's value was already taken
 ",
     ),
     (
@@ -149,13 +153,13 @@ inside spawn: main greenlet? false, hub? false
 spawn_raw: runs, keeps no result
 wait: 2 done; raw greenlet dead: true
 wait with a 1 ms timeout on spawn_later(20 ms): []
-joinall: Ok(\"spawned\") Ok(\"later\")
+joinall: Ok(\"spawned\") Ok(\"later\") Ok(42)
 worker 1: cleaning up
 after kill: worker 1 dead: true
 worker 2: cleaning up
 worker 3: cleaning up
-after killall: all dead: true
-hub joined: true
+after killall: all killed: true
+gevent.wait(): nothing left: true
 ",
     ),
     (
@@ -177,6 +181,26 @@ run_forever ended: killed=true
 /// The expected output of example `name`.
 fn expected(name: &str) -> &'static str {
     OUTPUTS.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+#[test]
+fn hello() {
+    assert_eq!(run("hello", &[]), expected("hello"));
+}
+
+/// The README's hello world is `examples/hello.rs` (below its header comment), and the output
+/// the README shows is what it prints.
+#[test]
+fn readme_shows_examples_hello() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let file = std::fs::read_to_string(format!("{root}/examples/hello.rs")).unwrap();
+    let code = &file[file.find("use std::").unwrap()..];
+    assert!(readme.contains(&format!("```rust\n{code}```\n")), "{code}");
+    assert!(
+        readme.contains(&format!("```text\n{}```\n", expected("hello"))),
+        "the README shows another output"
+    );
 }
 
 #[test]
@@ -271,12 +295,13 @@ const VARYING: &[(&str, &str)] = &[
 ];
 
 /// The tour prints every section: its title, the example to run for it, then exactly that
-/// example's output (the raw-greenlet ones first, as in `OUTPUTS`).
+/// example's output; the gevent sections come first, the raw greenlets last.
 #[test]
 fn tour_runs_every_section() {
     let out = run("tour", &[]);
     let sections: Vec<&str> = out.split("\n\n== ").collect();
     assert!(sections.len() > OUTPUTS.len(), "{out}");
+    let mut names = Vec::new();
     for (i, section) in sections.iter().enumerate() {
         let (head, body) = section
             .trim_start_matches("== ")
@@ -292,8 +317,8 @@ fn tour_runs_every_section() {
         } else {
             format!("{body}\n")
         };
-        if let Some((expected_name, output)) = OUTPUTS.get(i) {
-            assert_eq!(name, *expected_name, "section {head:?}");
+        names.push(name.to_string());
+        if let Some((_, output)) = OUTPUTS.iter().find(|(n, _)| *n == name) {
             assert_eq!(body, *output, "section {head:?}");
             continue;
         }
@@ -314,13 +339,76 @@ fn tour_runs_every_section() {
             None => assert_eq!(body, own, "section {head:?}"),
         }
     }
+    for (name, _) in OUTPUTS.iter().filter(|(n, _)| *n != "hello") {
+        assert!(names.iter().any(|n| n == name), "no section runs {name}");
+    }
+    let first_raw = names.iter().position(|n| n.starts_with("greenlet_"));
+    let last_gevent = names.iter().rposition(|n| !n.starts_with("greenlet_"));
+    assert!(
+        first_raw > last_gevent,
+        "raw greenlets come last: {names:?}"
+    );
+    for net in ["echo_many", "fetch", "udp_echo"] {
+        assert!(
+            names.iter().any(|n| n == net),
+            "no networking section {net}"
+        );
+    }
 }
 
-/// `cargo run --example tour -- WORD` runs only the sections whose title contains `WORD`.
+/// `cargo run --example tour -- WORD` runs only the sections whose title contains `WORD`,
+/// whatever its case.
 #[test]
 fn tour_filters_sections() {
-    let out = run("tour", &["ping-pong"]);
+    let out = run("tour", &["PING-Pong"]);
     assert!(out.starts_with("== Raw greenlets: ping-pong"), "{out}");
     assert!(out.ends_with(expected("greenlet_ping_pong")), "{out}");
     assert_eq!(out.matches("== ").count(), 1, "{out}");
+}
+
+/// Runs the tour with `args` and `RUST_BACKTRACE` set to `backtrace`; returns its exit code,
+/// stdout and stderr.
+fn tour_with(args: &[&str], backtrace: &str) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(support::examples_dir().join("tour"))
+        .args(args)
+        .env("RUST_BACKTRACE", backtrace)
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A word that no title contains: the tour says so, lists the sections and fails.
+#[test]
+fn tour_says_when_nothing_matched() {
+    let (code, out, err) = tour_with(&["no-such-section"], "0");
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.starts_with("no section of the tour has \"no-such-section\" in its title"),
+        "{err}"
+    );
+    assert!(err.contains("Raw greenlets: ping-pong"), "{err}");
+}
+
+/// The tour's stderr holds only the hub's reports of the two intended greenlet panics: no
+/// "thread 'main' panicked" from std's hook (the raw greenlets' panic is caught and printed
+/// on stdout), and with `RUST_BACKTRACE=1` the backtraces stay short (the runtime's frames
+/// trimmed).
+#[test]
+fn tour_stderr_is_short() {
+    for backtrace in ["0", "1"] {
+        let (code, _, err) = tour_with(&[], backtrace);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(!err.contains("thread 'main' panicked"), "{err}");
+        assert_eq!(err.matches(") panicked at ").count(), 2, "{err}");
+        assert!(
+            err.lines().count() <= 30,
+            "RUST_BACKTRACE={backtrace}:\n{err}"
+        );
+    }
 }

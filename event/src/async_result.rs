@@ -103,6 +103,10 @@ impl<R> AlreadySet<R> {
     /// a.set(1);
     /// assert_eq!(a.try_set_result(Ok(2)).unwrap_err().into_inner().unwrap(), 2);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn into_inner(self) -> R {
         self.0
     }
@@ -354,6 +358,7 @@ impl<T: 'static, E: 'static> AsyncResult<T, E> {
     /// # Kill safety
     ///
     /// As [`wait`](AsyncResult::wait).
+    #[doc(alias = "wait")]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_opt(Some(timeout))
     }
@@ -437,6 +442,7 @@ impl<T: Clone + 'static, E: Clone + 'static> AsyncResult<T, E> {
     /// # Kill safety
     ///
     /// As [`wait`](AsyncResult::wait).
+    #[doc(alias = "get")]
     pub fn get_timeout(&self, timeout: Duration) -> Option<Result<T, E>> {
         self.wait_opt(Some(timeout));
         self.now()

@@ -199,6 +199,7 @@ impl Event {
     /// # Kill safety
     ///
     /// As [`wait`](Event::wait); a waiter that timed out leaves no trace either.
+    #[doc(alias = "wait")]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_opt(Some(timeout))
     }

@@ -182,6 +182,11 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
+    ///
+    /// # Kill safety
+    ///
+    /// A panic thrown into this greenlet while it is switched out (a `GreenletExit` from a kill, a
+    /// throw) unwinds out of this call; the value it sent had been delivered.
     #[inline(always)]
     pub fn switch<V: 'static>(&self, value: V) -> Value {
         match switch::switch_to(self, Message::Value(Value::new(value))) {
@@ -310,6 +315,10 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`switch`](Greenlet::switch); an `Err` sent nothing.
     pub fn try_switch<V: 'static>(&self, value: V) -> Result<Value, StackError> {
         match switch::switch_to(self, Message::Value(Value::new(value))) {
             Message::Value(v) => Ok(v),
@@ -346,6 +355,11 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`switch`](Greenlet::switch): a panic thrown back into this greenlet unwinds out of
+    /// the call; the payload had been delivered.
     pub fn throw<P: Any + Send + 'static>(&self, payload: P) -> Value {
         self.throw_boxed(Box::new(payload))
     }
@@ -364,6 +378,10 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`throw`](Greenlet::throw).
     pub fn throw_boxed(&self, payload: Box<dyn Any + Send + 'static>) -> Value {
         receive_slow(switch::switch_to(self, Message::Throw(payload)))
     }
@@ -383,6 +401,10 @@ impl Greenlet {
     /// # Switches
     ///
     /// Yes, unless the target is the running greenlet.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`switch`](Greenlet::switch).
     #[inline(always)]
     pub fn switch_message(&self, msg: Message) -> Message {
         switch::switch_to(self, msg)
@@ -866,6 +888,10 @@ impl Builder {
     /// let g = greenlet::Builder::new().build(|_: greenlet::Value| ());
     /// assert_eq!(g.stack_size(), greenlet::default_stack_size());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -882,6 +908,10 @@ impl Builder {
     /// let g = greenlet::Greenlet::builder().stack_size(1 << 20).build(|_: greenlet::Value| ());
     /// assert_eq!(g.stack_size(), 1 << 20);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -896,6 +926,10 @@ impl Builder {
     /// let g = greenlet::Greenlet::builder().parent(&p).build(|_: greenlet::Value| ());
     /// assert_eq!(g.parent(), Some(p));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn parent(mut self, parent: &Greenlet) -> Builder {
         self.parent = Some(parent.clone());
         self
@@ -909,6 +943,10 @@ impl Builder {
     /// let g = greenlet::Greenlet::builder().name("io").build(|_: greenlet::Value| ());
     /// assert_eq!(g.name(), Some("io"));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
         self.numbered = None;
@@ -924,6 +962,10 @@ impl Builder {
     /// let g = greenlet::Greenlet::builder().numbered_name("io-").build(|_: greenlet::Value| ());
     /// assert!(g.name().unwrap().starts_with("io-"));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn numbered_name(mut self, prefix: &'static str) -> Builder {
         self.numbered = Some(prefix);
         self.name = None;

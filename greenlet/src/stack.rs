@@ -909,6 +909,10 @@ impl StackError {
     /// let e = greenlet::StackError::from_io(4096, std::io::Error::from_raw_os_error(12));
     /// assert_eq!(e.size(), 4096);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn from_io(size: usize, source: io::Error) -> StackError {
         StackError::new(size, source)
     }
@@ -921,6 +925,10 @@ impl StackError {
     /// let e = greenlet::StackError::from_io(8192, std::io::Error::from_raw_os_error(12));
     /// assert_eq!(e.size(), 8192);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn size(&self) -> usize {
         self.size
     }
@@ -933,6 +941,10 @@ impl StackError {
     /// let e = greenlet::StackError::from_io(8192, std::io::Error::from_raw_os_error(12));
     /// assert_eq!(e.io_error().raw_os_error(), Some(12));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn io_error(&self) -> &io::Error {
         &self.source
     }
@@ -945,6 +957,10 @@ impl StackError {
     /// let e = greenlet::StackError::from_io(8192, std::io::Error::from_raw_os_error(12));
     /// assert_eq!(e.mode(), greenlet::stack_mode());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn mode(&self) -> StackMode {
         self.mode
     }

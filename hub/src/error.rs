@@ -6,10 +6,12 @@
 //! a [`LoopExit`], and hands reports to its [`Reporter`].
 
 use std::any::Any;
+use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::panic::{self, AssertUnwindSafe, Location, PanicHookInfo};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 
 use greenlet::Panic;
@@ -90,10 +92,12 @@ pub struct GreenletError {
     repr: Arc<Repr>,
 }
 
-/// The two kinds of failure.
+/// The kinds of failure.
 enum Repr {
     /// Killed with `GreenletExit` (counts as successful, as in gevent).
     Killed,
+    /// It returned a value, which [`Greenlet::take`](crate::Greenlet::take) has moved out.
+    Taken,
     /// Panicked.
     Panic {
         /// The panic's text (with its location when the hub's hook saw it).
@@ -108,6 +112,13 @@ impl GreenletError {
     pub(crate) fn killed() -> GreenletError {
         GreenletError {
             repr: Arc::new(Repr::Killed),
+        }
+    }
+
+    /// The value was taken by `Greenlet::take`.
+    pub(crate) fn taken() -> GreenletError {
+        GreenletError {
+            repr: Arc::new(Repr::Taken),
         }
     }
 
@@ -135,6 +146,10 @@ impl GreenletError {
     /// let k = gevent_hub::GreenletError::from_panic(Box::new(greenlet::GreenletExit));
     /// assert!(k.is_killed());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn from_panic(payload: Panic) -> GreenletError {
         if payload.is::<greenlet::GreenletExit>() {
             GreenletError::killed()
@@ -152,6 +167,10 @@ impl GreenletError {
     /// g.kill();
     /// assert!(g.get().unwrap_err().is_killed());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_killed(&self) -> bool {
         matches!(*self.repr, Repr::Killed)
     }
@@ -165,11 +184,35 @@ impl GreenletError {
     /// g.kill();
     /// assert!(!g.get().unwrap_err().is_panic());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_panic(&self) -> bool {
         matches!(*self.repr, Repr::Panic { .. })
     }
 
-    /// The panic message (`"killed"` for a kill).
+    /// Whether the greenlet returned a value that [`Greenlet::take`](crate::Greenlet::take)
+    /// already moved out: what a second `take` (or a `get` after `take`) returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| String::from("once"));
+    /// assert_eq!(g.take().unwrap(), "once");
+    /// assert!(g.take().unwrap_err().is_taken());
+    /// assert!(g.successful()); // it still returned successfully
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn is_taken(&self) -> bool {
+        matches!(*self.repr, Repr::Taken)
+    }
+
+    /// The panic message (`"killed"` for a kill, `"value already taken"` after
+    /// [`Greenlet::take`](crate::Greenlet::take)).
     ///
     /// # Examples
     ///
@@ -179,16 +222,21 @@ impl GreenletError {
     /// assert_eq!(g.get().unwrap_err().message(), "bad 1");
     /// # gevent_hub::get_hub().reset_error_handler();
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn message(&self) -> &str {
         match &*self.repr {
             Repr::Killed => "killed",
+            Repr::Taken => "value already taken",
             Repr::Panic { message, .. } => message,
         }
     }
 
     /// The panic payload, to re-raise it with `std::panic::resume_unwind`. The first call gets
     /// the original payload; later calls (on clones) get the message as a `String`. A kill
-    /// gives `GreenletExit`.
+    /// gives `GreenletExit`; a taken value gives the message `"value already taken"`.
     ///
     /// # Examples
     ///
@@ -199,9 +247,14 @@ impl GreenletError {
     /// assert_eq!(*p.downcast::<u8>().unwrap(), 42);
     /// # gevent_hub::get_hub().reset_error_handler();
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn into_panic(self) -> Panic {
         match &*self.repr {
             Repr::Killed => Box::new(greenlet::GreenletExit),
+            Repr::Taken => Box::new(String::from("value already taken")),
             Repr::Panic { message, payload } => payload
                 .lock()
                 .take()
@@ -214,6 +267,7 @@ impl fmt::Debug for GreenletError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
             Repr::Killed => f.write_str("GreenletError::Killed"),
+            Repr::Taken => f.write_str("GreenletError::Taken"),
             Repr::Panic { message, .. } => f
                 .debug_tuple("GreenletError::Panic")
                 .field(message)
@@ -226,6 +280,7 @@ impl fmt::Display for GreenletError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.repr {
             Repr::Killed => f.write_str("greenlet was killed"),
+            Repr::Taken => f.write_str("greenlet's value was already taken"),
             Repr::Panic { message, .. } => write!(f, "greenlet panicked: {message}"),
         }
     }
@@ -275,6 +330,10 @@ impl LoopExit {
     /// # Examples
     ///
     /// See [`LoopExit`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn state(&self) -> &str {
         &self.state
     }
@@ -298,7 +357,17 @@ thread_local! {
     /// running greenlet only on such threads.
     static HUB_THREAD: Cell<bool> = const { Cell::new(false) };
     /// The last panic the hook captured on this thread.
-    static LAST: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// What the hook saw of a panic the hub will report.
+struct Captured {
+    /// The payload's text.
+    message: String,
+    /// `panicked at <location>: <message>`.
+    text: String,
+    /// The stack, when `RUST_BACKTRACE` asks for it.
+    backtrace: Option<Backtrace>,
 }
 
 /// Whether the hub reports a panic raised here: in the hub itself (a callback, a timer, a
@@ -321,11 +390,16 @@ fn reported_by_hub() -> bool {
 /// text. (A payload raised with `resume_unwind` never goes through the hook, and an older
 /// panic's text, caught by user code, must not be reported for it.)
 pub(crate) fn report_text(p: &(dyn Any + Send)) -> String {
+    report_parts(p).0
+}
+
+/// [`report_text`], and the backtrace the hook captured for the same panic.
+pub(crate) fn report_parts(p: &(dyn Any + Send)) -> (String, Option<Arc<Backtrace>>) {
     let own = panic_text(p);
     let captured = LAST.try_with(|l| l.borrow_mut().take()).ok().flatten();
     match captured {
-        Some((msg, full)) if msg == own => full,
-        _ => own,
+        Some(c) if c.message == own => (c.text, c.backtrace.map(Arc::new)),
+        _ => (own, None),
     }
 }
 
@@ -436,8 +510,8 @@ fn print_loud(info: &PanicHookInfo<'_>) {
         "thread '{thread}' panicked{at} with {what}:\n{}",
         panic_text(info.payload())
     );
-    let bt = std::backtrace::Backtrace::capture();
-    if bt.status() == std::backtrace::BacktraceStatus::Captured {
+    let bt = Backtrace::capture();
+    if bt.status() == BacktraceStatus::Captured {
         eprintln!("stack backtrace:\n{bt}");
     } else {
         eprintln!(
@@ -448,7 +522,8 @@ fn print_loud(info: &PanicHookInfo<'_>) {
 }
 
 /// Installs (once per process) a panic hook that, for panics the hub reports (see
-/// `reported_by_hub`), records `panicked at <location>: <message>` for the hub to report once,
+/// `reported_by_hub`), records `panicked at <location>: <message>` (and the stack, when
+/// `RUST_BACKTRACE` asks for it) for the hub to report once,
 /// prints a [`LoopExit`] or another loud payload with its text (std's hook would print only
 /// `Box<dyn Any>`), and
 /// otherwise defers to the hook that was there before. Called when a thread creates its hub.
@@ -477,7 +552,14 @@ pub(crate) fn install_panic_hook() {
                 ),
                 None => format!("panicked: {msg}"),
             };
-            let _ = LAST.try_with(|l| *l.borrow_mut() = Some((msg, text)));
+            let backtrace = crate::trace::capture();
+            let _ = LAST.try_with(|l| {
+                *l.borrow_mut() = Some(Captured {
+                    message: msg,
+                    text,
+                    backtrace,
+                })
+            });
         }));
     });
 }
@@ -486,17 +568,149 @@ pub(crate) fn install_panic_hook() {
 pub(crate) type ErrorHandler = Box<dyn Fn(&ErrorReport)>;
 
 /// What the hub reports when a greenlet (or a callback) panics.
-#[derive(Debug, Clone)]
+///
+/// Its `Display` is what the hub prints on stderr when no error handler is set:
+///
+/// ```text
+/// greenlet 'Greenlet-7' (spawned at src/main.rs:12:5) panicked at src/main.rs:4:9: no such user
+/// ```
+///
+/// followed, when `RUST_BACKTRACE` asks for one, by the panic's stack backtrace.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// let seen = Rc::new(RefCell::new(Vec::new()));
+/// let s = seen.clone();
+/// gevent_hub::get_hub().set_error_handler(move |r| s.borrow_mut().push(r.clone()));
+/// let line = line!() + 1;
+/// let g = gevent_hub::spawn(|| -> () { panic!("no such user") });
+/// g.join();
+/// let r = seen.borrow()[0].clone();
+/// assert_eq!(r.spawned_at.unwrap().line(), line);
+/// assert!(r.message.ends_with("no such user"));
+/// assert_eq!(r.backtrace().is_some(), std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0"));
+/// assert!(r.to_string().starts_with(&format!("greenlet '{}' (spawned at ", g.name())));
+/// gevent_hub::get_hub().reset_error_handler();
+/// ```
+#[derive(Clone)]
 pub struct ErrorReport {
     /// The greenlet's name or `#id`, or `"hub"` for a callback.
     pub context: String,
     /// `panicked at <file:line:col>: <message>` as the panic hook saw it, or the payload's text.
     pub message: String,
+    /// Where the greenlet was spawned: the caller of `spawn`, `spawn_later`, `spawn_raw`,
+    /// `Greenlet::new` or a pool's `spawn` (`#[track_caller]`). `None` for a callback.
+    pub spawned_at: Option<&'static Location<'static>>,
+    /// The stack the panic hook captured, when the environment asked for it (symbols are
+    /// resolved only if the report is shown).
+    trace: Option<Arc<Backtrace>>,
+}
+
+impl ErrorReport {
+    /// A report of `message` in `context`, spawned at `spawned_at`, with no backtrace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let r = gevent_hub::ErrorReport::new("'worker'", "panicked: out of work", None);
+    /// assert_eq!(r.to_string(), "greenlet 'worker' panicked: out of work");
+    /// assert!(r.backtrace().is_none());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn new(
+        context: impl Into<String>,
+        message: impl Into<String>,
+        spawned_at: Option<&'static Location<'static>>,
+    ) -> ErrorReport {
+        ErrorReport {
+            context: context.into(),
+            message: message.into(),
+            spawned_at,
+            trace: None,
+        }
+    }
+
+    /// A report with the backtrace `trace` (captured by the hook, possibly none).
+    pub(crate) fn with_trace(
+        context: String,
+        message: String,
+        spawned_at: Option<&'static Location<'static>>,
+        trace: Option<Arc<Backtrace>>,
+    ) -> ErrorReport {
+        ErrorReport {
+            context,
+            message,
+            spawned_at,
+            trace,
+        }
+    }
+
+    /// The panic's stack backtrace, when `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks for
+    /// one: std's format, beginning with `stack backtrace:`, from the panicking code down to
+    /// the greenlet's function, without the frames of the panic machinery and of the runtime
+    /// that ran the greenlet (every frame with `RUST_BACKTRACE=full`). `None` otherwise, and
+    /// for a payload raised with `resume_unwind` (it never went through the panic hook).
+    ///
+    /// The stack is captured when the greenlet panics; its symbols are resolved here (the
+    /// first time, that reads the program's debug information: it takes a while).
+    ///
+    /// # Examples
+    ///
+    /// See [`ErrorReport`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn backtrace(&self) -> Option<String> {
+        self.trace.as_deref().map(crate::trace::render)
+    }
+}
+
+impl fmt::Debug for ErrorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorReport")
+            .field("context", &self.context)
+            .field("message", &self.message)
+            .field("spawned_at", &self.spawned_at)
+            .field("backtrace", &self.trace.as_ref().map(|_| "captured"))
+            .finish()
+    }
 }
 
 impl fmt::Display for ErrorReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "greenlet {} {}", self.context, self.message)
+        write!(f, "greenlet {}", self.context)?;
+        if let Some(at) = self.spawned_at {
+            write!(f, " (spawned at {at})")?;
+        }
+        write!(f, " {}", self.message)?;
+        if let Some(bt) = self.backtrace() {
+            write!(f, "\n{bt}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the hub printed a report on stderr yet (for the one-time backtrace note).
+static PRINTED_ONE: AtomicBool = AtomicBool::new(false);
+
+/// Prints a report on stderr; after the first report of the process, when backtraces are
+/// off, the same note as std's panic hook prints.
+fn print_report(report: &ErrorReport) {
+    eprintln!("{report}");
+    if !PRINTED_ONE.swap(true, Ordering::Relaxed)
+        && report.trace.is_none()
+        && crate::trace::style() == crate::trace::Style::Off
+    {
+        eprintln!(
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace of a \
+             greenlet's panic"
+        );
     }
 }
 
@@ -528,11 +742,11 @@ impl Reporter {
     pub(crate) fn report(&self, report: &ErrorReport) {
         let h = self.handler.borrow().clone();
         let Some(f) = h else {
-            eprintln!("{report}");
+            print_report(report);
             return;
         };
         if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(report))) {
-            eprintln!("{report}");
+            print_report(report);
             eprintln!(
                 "the hub's error handler panicked while reporting that: {}",
                 report_text(&*p)
@@ -544,7 +758,7 @@ impl Reporter {
 
     /// Reports the panic payload `p` that escaped `context` (a callback, a raw greenlet).
     pub(crate) fn report_panic(&self, context: String, p: &(dyn Any + Send)) {
-        let message = report_text(p);
-        self.report(&ErrorReport { context, message });
+        let (message, trace) = report_parts(p);
+        self.report(&ErrorReport::with_trace(context, message, None, trace));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -84,6 +84,9 @@ struct Shared<T: 'static> {
     keepalive: RefCell<Option<Rc<Shared<T>>>>,
     /// Rarely used state (name, links, start timer), allocated on first use.
     extra: RefCell<Option<Box<Extra<T>>>>,
+    /// Where it was spawned (the caller of `Greenlet::new`, `spawn`..., through
+    /// `#[track_caller]`), for its panic report.
+    spawned_at: Cell<&'static Location<'static>>,
     /// Waiters (join, wait, iwait).
     waiters: WaitList,
 }
@@ -256,10 +259,15 @@ impl<T: 'static> Greenlet<T> {
     /// assert_eq!(g.get().unwrap(), "x");
     /// ```
     ///
+    /// Its panic report names the caller of `new` as the place where it was spawned
+    /// ([`spawned_at`](Greenlet::spawned_at)).
+    ///
     /// # Switches
     ///
     /// Never.
+    #[track_caller]
     pub fn new(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
+        let spawned_at = Location::caller();
         let hub = get_hub();
         let inner = Rc::new(Shared {
             number: Cell::new(0),
@@ -269,6 +277,7 @@ impl<T: 'static> Greenlet<T> {
             died: Cell::new(0),
             keepalive: RefCell::new(None),
             extra: RefCell::new(None),
+            spawned_at: Cell::new(spawned_at),
             waiters: WaitList::new(),
         });
         // The raw greenlet holds the function (inline when small) and only a weak reference
@@ -301,8 +310,74 @@ impl<T: 'static> Greenlet<T> {
     /// # Switches
     ///
     /// Never.
+    #[track_caller]
     pub fn from_run<R: Run<Output = T>>(r: R) -> Greenlet<T> {
         Greenlet::new(move || r.run())
+    }
+
+    /// Creates a greenlet running `f` and starts it (gevent's `Greenlet.spawn`): the same as
+    /// [`spawn`](crate::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::Greenlet::spawn(|| 6 * 7);
+    /// assert!(g.started());
+    /// assert_eq!(g.get().unwrap(), 42);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never (it runs once the caller waits).
+    #[track_caller]
+    pub fn spawn(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
+        let g = Greenlet::new(f);
+        g.start();
+        g
+    }
+
+    /// Where the greenlet was spawned: the caller of [`Greenlet::new`], [`spawn`](crate::spawn),
+    /// [`spawn_later`](crate::spawn_later) or of a pool's `spawn` (they are
+    /// `#[track_caller]`), unless [`set_spawned_at`](Greenlet::set_spawned_at) said otherwise.
+    /// The hub's report of a panic in the greenlet shows it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let line = line!() + 1;
+    /// let g = gevent_hub::spawn(|| ());
+    /// assert_eq!(g.spawned_at().line(), line);
+    /// assert!(g.spawned_at().file().ends_with(".rs"));
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.inner.spawned_at.get()
+    }
+
+    /// Records `at` as the place where the greenlet was spawned, for code that creates
+    /// greenlets on behalf of its caller later, where `#[track_caller]` cannot reach (a pool's
+    /// `imap` spawns its members from a feeder greenlet: it records its own caller here).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::panic::Location;
+    /// #[track_caller]
+    /// fn caller() -> &'static Location<'static> { Location::caller() }
+    /// let here = caller();
+    /// let g = gevent_hub::Greenlet::new(|| ());
+    /// g.set_spawned_at(here);
+    /// assert_eq!(g.spawned_at(), here);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn set_spawned_at(&self, at: &'static Location<'static>) {
+        self.inner.spawned_at.set(at);
     }
 
     /// Sets the name (shown in reports and by `Debug`).
@@ -349,6 +424,13 @@ impl<T: 'static> Greenlet<T> {
 
     /// The name: `Greenlet-N` unless set.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| ());
+    /// assert!(g.name().starts_with("Greenlet-"));
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -364,6 +446,15 @@ impl<T: 'static> Greenlet<T> {
 
     /// Schedules the greenlet to run (once the running greenlet waits). No-op if already
     /// started or dead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::Greenlet::new(|| "ran");
+    /// g.start();
+    /// assert!(g.started() && !g.ready());
+    /// assert_eq!(g.get().unwrap(), "ran");
+    /// ```
     ///
     /// # Switches
     ///
@@ -440,11 +531,13 @@ impl<T: 'static> Greenlet<T> {
             Ok(v) => Ok(v),
             Err(p) if p.is::<GreenletExit>() => Err(GreenletError::killed()),
             Err(p) => {
-                let message = crate::error::report_text(&*p);
-                get_hub().handle_error(ErrorReport {
-                    context: format!("'{}'", self.name()),
+                let (message, trace) = crate::error::report_parts(&*p);
+                get_hub().handle_error(ErrorReport::with_trace(
+                    format!("'{}'", self.name()),
                     message,
-                });
+                    Some(self.inner.spawned_at.get()),
+                    trace,
+                ));
                 Err(GreenletError::panic(p))
             }
         };
@@ -461,10 +554,11 @@ impl<T: 'static> Greenlet<T> {
         }
         crate::error::register_payload_display::<StackError>();
         let err = GreenletError::from_panic(Box::new(e));
-        get_hub().handle_error(ErrorReport {
-            context: format!("'{}'", self.name()),
-            message: err.to_string(),
-        });
+        get_hub().handle_error(ErrorReport::new(
+            format!("'{}'", self.name()),
+            err.to_string(),
+            Some(self.inner.spawned_at.get()),
+        ));
         self.finish(Err(err));
     }
 
@@ -520,10 +614,13 @@ impl<T: 'static> Greenlet<T> {
             let f = l.f;
             if l.kind == LinkKind::Raw {
                 if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(&me))) {
-                    get_hub().handle_error(ErrorReport {
-                        context: format!("'{}' (rawlink)", self.name()),
-                        message: crate::error::report_text(&*p),
-                    });
+                    let (message, trace) = crate::error::report_parts(&*p);
+                    get_hub().handle_error(ErrorReport::with_trace(
+                        format!("'{}' (rawlink)", self.name()),
+                        message,
+                        None,
+                        trace,
+                    ));
                 }
                 continue;
             }
@@ -536,7 +633,17 @@ impl<T: 'static> Greenlet<T> {
         }
     }
 
-    /// Waits until the greenlet is dead.
+    /// Waits until the greenlet is dead (gevent's `join()`; with a time limit:
+    /// [`join_timeout`](Greenlet::join_timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_millis(5)));
+    /// g.join();
+    /// assert!(g.dead());
+    /// ```
     ///
     /// # Panics
     ///
@@ -565,9 +672,18 @@ impl<T: 'static> Greenlet<T> {
     /// g.kill();
     /// ```
     ///
+    /// # Panics
+    ///
+    /// As [`join`](Greenlet::join).
+    ///
     /// # Switches
     ///
     /// Yes, unless it is dead.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing to undo: the registration and the timer are removed.
+    #[doc(alias = "join")]
     pub fn join_timeout(&self, d: Duration) -> bool {
         self.join_timeout_opt(Some(d))
     }
@@ -585,7 +701,16 @@ impl<T: 'static> Greenlet<T> {
         wait_one(self, d)
     }
 
-    /// The raw greenlet it runs in, from `start` until it dies.
+    /// The raw greenlet it runs in, from creation until it dies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| ());
+    /// assert!(g.raw().is_some_and(|r| !r.is_dead()));
+    /// g.join();
+    /// assert!(g.raw().is_none());
+    /// ```
     ///
     /// # Switches
     ///
@@ -603,15 +728,33 @@ impl<T: 'static> Greenlet<T> {
             .is_some_and(|r| r.is_current())
     }
 
-    /// Waits for the greenlet to die and returns its value, or why there is none.
+    /// Waits for the greenlet to die and returns (a clone of) its value, or why there is none.
+    /// Without `T: Clone`, use [`take`](Greenlet::take).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| vec![1, 2, 3]);
+    /// assert_eq!(g.get().unwrap(), [1, 2, 3]);
+    /// assert_eq!(g.get().unwrap(), [1, 2, 3]); // as often as wanted
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`GreenletError`]: its panic, or its kill.
+    /// [`GreenletError`]: its panic, or its kill (or, after [`take`](Greenlet::take),
+    /// [`is_taken`](GreenletError::is_taken)).
+    ///
+    /// # Panics
+    ///
+    /// As [`join`](Greenlet::join).
     ///
     /// # Switches
     ///
     /// Yes, unless it is dead.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing to undo: the value stays in the greenlet.
     pub fn get(&self) -> Result<T, GreenletError>
     where
         T: Clone,
@@ -620,11 +763,32 @@ impl<T: 'static> Greenlet<T> {
         self.result_now()
     }
 
-    /// [`get`](Greenlet::get) with a time limit; `None` if it is still running after `d`.
+    /// [`get`](Greenlet::get) with a time limit; `None` if it is still running after `d`
+    /// (gevent's `get(timeout=d)`, which raises `Timeout` there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let slow = gevent_hub::spawn(|| { gevent_hub::sleep(Duration::from_secs(60)); 1 });
+    /// assert!(slow.get_timeout(Duration::from_millis(5)).is_none());
+    /// let quick = gevent_hub::spawn(|| 2);
+    /// assert_eq!(quick.get_timeout(Duration::from_secs(5)).unwrap().unwrap(), 2);
+    /// slow.kill();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`join`](Greenlet::join).
     ///
     /// # Switches
     ///
     /// Yes, unless it is dead.
+    ///
+    /// # Kill safety
+    ///
+    /// Nothing to undo: the registration and the timer are removed.
+    #[doc(alias = "get")]
     pub fn get_timeout(&self, d: Duration) -> Option<Result<T, GreenletError>>
     where
         T: Clone,
@@ -633,6 +797,57 @@ impl<T: 'static> Greenlet<T> {
             Some(self.result_now())
         } else {
             None
+        }
+    }
+
+    /// Waits for the greenlet to die and moves its value out: no `T: Clone` needed (a
+    /// greenlet returning `io::Result<String>` or a `File` is read this way).
+    ///
+    /// The value can be taken once. After that, the greenlet still counts as
+    /// [`successful`](Greenlet::successful), but its value is gone: a second `take` (and any
+    /// `get`) returns an error whose [`is_taken`](GreenletError::is_taken) is true, and
+    /// [`value`](Greenlet::value) returns `None`. A panic or a kill is returned by every call
+    /// (the error is shared).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// let g = gevent_hub::spawn(|| -> io::Result<String> { Ok("read".into()) });
+    /// let v: io::Result<String> = g.take().unwrap(); // io::Error is not Clone
+    /// assert_eq!(v.unwrap(), "read");
+    /// assert!(g.take().unwrap_err().is_taken());
+    /// assert!(g.successful());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`GreenletError`]: its panic, its kill, or (on a second call) that the value is taken.
+    ///
+    /// # Panics
+    ///
+    /// As [`join`](Greenlet::join).
+    ///
+    /// # Switches
+    ///
+    /// Yes, unless it is dead.
+    ///
+    /// # Kill safety
+    ///
+    /// A caller killed while it waits takes nothing: the value stays for the next `take`.
+    pub fn take(&self) -> Result<T, GreenletError> {
+        self.join();
+        let mut result = self.inner.result.borrow_mut();
+        match result.take() {
+            Some(Ok(v)) => {
+                *result = Some(Err(GreenletError::taken()));
+                Ok(v)
+            }
+            Some(Err(e)) => {
+                *result = Some(Err(e.clone()));
+                Err(e)
+            }
+            None => unreachable!("joined, so dead"),
         }
     }
 
@@ -647,7 +862,17 @@ impl<T: 'static> Greenlet<T> {
         }
     }
 
-    /// The value, if it finished successfully (not for a kill).
+    /// The value, if it finished successfully (not for a kill; `None` once
+    /// [`take`](Greenlet::take)n). Never waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| 7);
+    /// assert_eq!(g.value(), None); // not run yet
+    /// g.join();
+    /// assert_eq!(g.value(), Some(7));
+    /// ```
     ///
     /// # Switches
     ///
@@ -664,6 +889,14 @@ impl<T: 'static> Greenlet<T> {
 
     /// Runs `f` on the value without cloning it, if there is one.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| String::from("long text"));
+    /// g.join();
+    /// assert_eq!(g.with_value(|s| s.len()), Some(9));
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -675,6 +908,16 @@ impl<T: 'static> Greenlet<T> {
     }
 
     /// The panic that ended it, if one did (a kill is not an exception).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # gevent_hub::get_hub().set_error_handler(|_| {});
+    /// let g = gevent_hub::spawn(|| -> () { panic!("broken") });
+    /// g.join();
+    /// assert_eq!(g.exception().unwrap().message(), "broken");
+    /// # gevent_hub::get_hub().reset_error_handler();
+    /// ```
     ///
     /// # Switches
     ///
@@ -688,6 +931,15 @@ impl<T: 'static> Greenlet<T> {
 
     /// Whether it is dead (its result is ready).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::spawn(|| ());
+    /// assert!(!g.ready());
+    /// g.join();
+    /// assert!(g.ready());
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -695,18 +947,64 @@ impl<T: 'static> Greenlet<T> {
         self.inner.life.get() == Life::Dead
     }
 
-    /// Whether it is dead without a panic (a kill counts as success, as in gevent).
+    /// Whether it is dead without a panic (a kill counts as success, as in gevent: tell them
+    /// apart with [`killed`](Greenlet::killed)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # gevent_hub::get_hub().set_error_handler(|_| {});
+    /// let ok = gevent_hub::spawn(|| 1);
+    /// let bad = gevent_hub::spawn(|| -> i32 { panic!("no") });
+    /// gevent_hub::joinall(&[&ok, &bad]);
+    /// assert!(ok.successful() && !bad.successful());
+    /// # gevent_hub::get_hub().reset_error_handler();
+    /// ```
     ///
     /// # Switches
     ///
     /// Never.
     pub fn successful(&self) -> bool {
         matches!(&*self.inner.result.borrow(), Some(Ok(_)))
-            || matches!(&*self.inner.result.borrow(), Some(Err(e)) if e.is_killed())
+            || matches!(&*self.inner.result.borrow(), Some(Err(e)) if e.is_killed() || e.is_taken())
+    }
+
+    /// Whether it was ended by a kill (`GreenletExit`), also one that came before it ran. A
+    /// killed greenlet is [`successful`](Greenlet::successful), as in gevent; this tells the
+    /// two apart without `get`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let done = gevent_hub::spawn(|| ());
+    /// let long = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_secs(60)));
+    /// done.join();
+    /// long.kill();
+    /// assert!(long.successful() && long.killed());
+    /// assert!(done.successful() && !done.killed());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    pub fn killed(&self) -> bool {
+        matches!(&*self.inner.result.borrow(), Some(Err(e)) if e.is_killed())
     }
 
     /// Whether it has been started (scheduled or running) and has not died yet: gevent's
     /// `started` (`bool(greenlet)`), false again once it is dead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::Greenlet::new(|| ());
+    /// assert!(!g.started());
+    /// g.start();
+    /// assert!(g.started());
+    /// g.join();
+    /// assert!(!g.started());
+    /// ```
     ///
     /// # Switches
     ///
@@ -717,6 +1015,14 @@ impl<T: 'static> Greenlet<T> {
 
     /// Whether it is dead. (gevent's `dead` is also true for a greenlet that was never
     /// started and then killed.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let g = gevent_hub::Greenlet::new(|| ());
+    /// g.kill(); // never started: dies at once, without running
+    /// assert!(g.dead() && g.killed());
+    /// ```
     ///
     /// # Switches
     ///
@@ -734,12 +1040,17 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_secs(60)));
     /// gevent_hub::sleep(Duration::ZERO);
     /// g.kill();
-    /// assert!(g.dead() && g.successful());
+    /// assert!(g.dead() && g.successful() && g.killed());
     /// ```
     ///
     /// # Switches
     ///
     /// Yes (it waits for the greenlet to die), unless it is already dead or never started.
+    /// Killing the running greenlet itself unwinds it at once.
+    ///
+    /// # Kill safety
+    ///
+    /// A caller killed while it waits has still delivered its kill: the target dies anyway.
     pub fn kill(&self) {
         self.kill_with(KillOptions::default());
     }
@@ -760,9 +1071,28 @@ impl<T: 'static> Greenlet<T> {
     /// count across a switch): a `std::sync::Mutex` guard dropped meanwhile in another greenlet
     /// poisons its mutex. Prefer `gevent_lock`'s locks in greenlets.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gevent_hub::KillOptions;
+    /// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_secs(60)));
+    /// gevent_hub::sleep(Duration::ZERO);
+    /// // gevent's `kill(block=False)`: deliver the kill, do not wait.
+    /// g.kill_with(KillOptions { block: false, timeout: None });
+    /// assert!(!g.dead());
+    /// g.join();
+    /// assert!(g.killed());
+    /// ```
+    ///
     /// # Switches
     ///
     /// With `block`, yes, unless it is dead.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`kill`](Greenlet::kill).
+    #[doc(alias = "kill")]
     pub fn kill_with(&self, opts: KillOptions) {
         match self.inner.life.get() {
             Life::Dead => return,
@@ -817,7 +1147,20 @@ impl<T: 'static> Greenlet<T> {
         self.add_link(LinkKind::Any, Box::new(f))
     }
 
-    /// Like [`link`](Greenlet::link), only if it ends successfully.
+    /// Like [`link`](Greenlet::link), only if it ends successfully (a kill included).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let got = Rc::new(Cell::new(None));
+    /// let g = gevent_hub::spawn(|| 3);
+    /// let s = got.clone();
+    /// g.link_value(move |g| s.set(g.value()));
+    /// g.join();
+    /// gevent_hub::sleep(std::time::Duration::from_millis(1));
+    /// assert_eq!(got.get(), Some(3));
+    /// ```
     ///
     /// # Switches
     ///
@@ -828,6 +1171,21 @@ impl<T: 'static> Greenlet<T> {
 
     /// Like [`link`](Greenlet::link), only if it ends with a panic.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// # gevent_hub::get_hub().set_error_handler(|_| {});
+    /// let why = Rc::new(RefCell::new(String::new()));
+    /// let g = gevent_hub::spawn(|| -> () { panic!("disk full") });
+    /// let w = why.clone();
+    /// g.link_exception(move |g| *w.borrow_mut() = g.exception().unwrap().message().to_owned());
+    /// g.join();
+    /// gevent_hub::sleep(std::time::Duration::from_millis(1));
+    /// assert_eq!(*why.borrow(), "disk full");
+    /// # gevent_hub::get_hub().reset_error_handler();
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -835,7 +1193,21 @@ impl<T: 'static> Greenlet<T> {
         self.add_link(LinkKind::Exception, Box::new(f))
     }
 
-    /// Registers `f` to run in the hub itself when it dies (it must not wait).
+    /// Registers `f` to run in the hub itself when it dies (it must not wait): cheaper than a
+    /// [`link`](Greenlet::link), which runs in a new greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let fired = Rc::new(Cell::new(false));
+    /// let f = fired.clone();
+    /// let g = gevent_hub::spawn(|| ());
+    /// g.rawlink(move |g| f.set(g.dead()));
+    /// g.join();
+    /// gevent_hub::sleep(std::time::Duration::ZERO);
+    /// assert!(fired.get());
+    /// ```
     ///
     /// # Switches
     ///
@@ -845,6 +1217,20 @@ impl<T: 'static> Greenlet<T> {
     }
 
     /// Removes a link that has not fired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let fired = Rc::new(Cell::new(false));
+    /// let f = fired.clone();
+    /// let g = gevent_hub::spawn(|| ());
+    /// let id = g.link(move |_| f.set(true));
+    /// g.unlink(id);
+    /// g.join();
+    /// gevent_hub::sleep(std::time::Duration::from_millis(1));
+    /// assert!(!fired.get());
+    /// ```
     ///
     /// # Switches
     ///
@@ -908,6 +1294,9 @@ impl<T: 'static> fmt::Debug for Greenlet<T> {
 /// Spawns `f` in a new greenlet and returns its handle (gevent's `spawn`). It runs once the
 /// caller waits (or yields with `sleep(Duration::ZERO)`).
 ///
+/// The caller of `spawn` is recorded as the place where the greenlet was spawned
+/// ([`Greenlet::spawned_at`]): the hub's report of a panic in it names that place.
+///
 /// # Examples
 ///
 /// ```
@@ -918,6 +1307,8 @@ impl<T: 'static> fmt::Debug for Greenlet<T> {
 /// # Switches
 ///
 /// Never.
+#[doc(alias = "Greenlet.spawn")]
+#[track_caller]
 pub fn spawn<T: 'static>(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
     let g = Greenlet::new(f);
     g.start();
@@ -937,6 +1328,8 @@ pub fn spawn<T: 'static>(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
 /// # Switches
 ///
 /// Never.
+#[doc(alias = "Greenlet.spawn_later")]
+#[track_caller]
 pub fn spawn_later<T: 'static>(d: Duration, f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
     let g = Greenlet::new(f);
     g.start_later(d);
@@ -944,7 +1337,7 @@ pub fn spawn_later<T: 'static>(d: Duration, f: impl FnOnce() -> T + 'static) -> 
 }
 
 /// Spawns `f` in a bare scheduled greenlet that keeps no result (gevent's `spawn_raw`); a panic
-/// in it is reported by the hub.
+/// in it is reported by the hub, with the place where it was spawned.
 ///
 /// # Examples
 ///
@@ -960,32 +1353,139 @@ pub fn spawn_later<T: 'static>(d: Duration, f: impl FnOnce() -> T + 'static) -> 
 /// # Switches
 ///
 /// Never.
+#[track_caller]
 pub fn spawn_raw(f: impl FnOnce() + 'static) -> RawGreenlet {
+    let spawned_at = Location::caller();
     let hub = get_hub();
     let raw = RawGreenlet::builder()
         .parent(&hub.greenlet())
         .build_fallible(move |first: Result<Value, StackError>| match first {
-            Ok(_) => f(),
+            Ok(_) => run_raw(f, spawned_at),
             // No stack: nothing to run it on; say so, as for a panic.
-            Err(e) => get_hub().handle_error(ErrorReport {
-                context: "spawn_raw greenlet".into(),
-                message: e.to_string(),
-            }),
+            Err(e) => get_hub().handle_error(ErrorReport::new(
+                "spawn_raw greenlet",
+                e.to_string(),
+                Some(spawned_at),
+            )),
         });
     hub.schedule(raw.clone(), Message::Value(Value::empty()));
     raw
 }
 
-/// Kills `g` and waits for it (gevent's `kill`).
+/// Runs the function of a [`spawn_raw`] greenlet. Its panic is reported here, with the place
+/// where it was spawned, and ends the greenlet normally (its parent, the hub, would report it
+/// without that place); a kill (`GreenletExit`) unwinds on to the greenlet's end, as before.
+fn run_raw(f: impl FnOnce(), spawned_at: &'static Location<'static>) {
+    let Err(p) = panic::catch_unwind(AssertUnwindSafe(f)) else {
+        return;
+    };
+    if p.is::<GreenletExit>() {
+        panic::resume_unwind(p);
+    }
+    let (message, trace) = crate::error::report_parts(&*p);
+    get_hub().handle_error(ErrorReport::with_trace(
+        format!("#{} (spawn_raw)", greenlet::getcurrent().id()),
+        message,
+        Some(spawned_at),
+        trace,
+    ));
+    // A payload whose drop panics must not take the hub down.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(p)));
+}
+
+/// A greenlet that [`kill`] and [`killall`] can kill, whatever its output type: `killall`
+/// takes `&[&dyn Killable]` to kill greenlets of different types together, as
+/// [`joinall`](crate::joinall) takes `&[&dyn Waitable]`. Implemented by [`Greenlet<T>`] (and
+/// by references and `Rc`s to a `Killable`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{killall, sleep, spawn, Killable};
+/// let a = spawn(|| { sleep(Duration::from_secs(60)); 1u8 });
+/// let b = spawn(|| { sleep(Duration::from_secs(60)); String::from("b") });
+/// sleep(Duration::ZERO);
+/// killall(&[&a as &dyn Killable, &b]);
+/// assert!(a.killed() && b.killed());
+/// ```
+pub trait Killable: Waitable {
+    /// Kills it as [`Greenlet::kill_with`] does.
+    ///
+    /// # Switches
+    ///
+    /// As [`Greenlet::kill_with`]: with `block`, yes, unless it is dead.
+    ///
+    /// # Kill safety
+    ///
+    /// As [`Greenlet::kill_with`].
+    fn kill_with(&self, opts: KillOptions);
+
+    /// Whether it is the greenlet running now ([`killall`] kills the caller last).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    fn is_current(&self) -> bool;
+}
+
+impl<T: 'static> Killable for Greenlet<T> {
+    fn kill_with(&self, opts: KillOptions) {
+        Greenlet::kill_with(self, opts)
+    }
+    fn is_current(&self) -> bool {
+        Greenlet::is_current(self)
+    }
+}
+
+impl<K: Killable + ?Sized> Killable for &K {
+    fn kill_with(&self, opts: KillOptions) {
+        (**self).kill_with(opts)
+    }
+    fn is_current(&self) -> bool {
+        (**self).is_current()
+    }
+}
+
+impl<K: Killable + ?Sized> Killable for Rc<K> {
+    fn kill_with(&self, opts: KillOptions) {
+        (**self).kill_with(opts)
+    }
+    fn is_current(&self) -> bool {
+        (**self).is_current()
+    }
+}
+
+/// Kills `g` and waits for it (gevent's `kill`). `g` is a [`Greenlet`] of any output type, or
+/// a `&dyn Killable`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_secs(60)));
+/// gevent_hub::sleep(Duration::ZERO);
+/// gevent_hub::kill(&g);
+/// assert!(g.killed());
+/// let erased: &dyn gevent_hub::Killable = &g;
+/// gevent_hub::kill(erased); // already dead: returns at once
+/// ```
 ///
 /// # Switches
 ///
-/// As [`Greenlet::kill`].
-pub fn kill<T: 'static>(g: &Greenlet<T>) {
-    g.kill();
+/// As [`Greenlet::kill`]: yes (it waits for the greenlet to die), unless it is already dead
+/// or never started.
+///
+/// # Kill safety
+///
+/// As [`Greenlet::kill`]: a caller killed while it waits has still delivered its kill.
+pub fn kill<K: Killable + ?Sized>(g: &K) {
+    g.kill_with(KillOptions::default());
 }
 
-/// Kills every greenlet in `gs`, then waits for all of them to die (gevent's `killall`).
+/// Kills every greenlet in `gs`, then waits for all of them to die (gevent's `killall`). The
+/// greenlets may have different output types: pass `&[&dyn Killable]`, as for
+/// [`joinall`](crate::joinall). If the caller is among them, it is killed last.
 ///
 /// # Examples
 ///
@@ -997,36 +1497,70 @@ pub fn kill<T: 'static>(g: &Greenlet<T>) {
 /// assert!(gs.iter().all(|g| g.dead()));
 /// ```
 ///
+/// Greenlets of different types:
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{killall, sleep, spawn, Killable};
+/// let number = spawn(|| { sleep(Duration::from_secs(60)); 42 });
+/// let text = spawn(|| { sleep(Duration::from_secs(60)); "text" });
+/// sleep(Duration::ZERO);
+/// killall(&[&number as &dyn Killable, &text]);
+/// assert!(number.killed() && text.killed());
+/// ```
+///
 /// # Switches
 ///
 /// Yes, unless all are dead.
-pub fn killall<T: 'static>(gs: &[Greenlet<T>]) {
+///
+/// # Kill safety
+///
+/// Every kill is delivered before the caller waits, so a caller killed while it waits leaves
+/// them all dying.
+pub fn killall<K: Killable>(gs: &[K]) {
     killall_with(gs, KillOptions::default())
 }
 
 /// [`killall`] with options (`block: false` returns at once).
 ///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{killall_with, sleep, spawn, KillOptions};
+/// let gs = [spawn(|| sleep(Duration::from_secs(60))), spawn(|| sleep(Duration::from_secs(60)))];
+/// sleep(Duration::ZERO);
+/// killall_with(&gs, KillOptions { block: false, timeout: None });
+/// assert!(!gs[0].dead()); // the kills are on their way
+/// gevent_hub::joinall(&gs);
+/// assert!(gs.iter().all(|g| g.killed()));
+/// ```
+///
 /// # Switches
 ///
 /// With `block`, yes, unless all are dead.
-pub fn killall_with<T: 'static>(gs: &[Greenlet<T>], opts: KillOptions) {
+///
+/// # Kill safety
+///
+/// As [`killall`].
+pub fn killall_with<K: Killable>(gs: &[K], opts: KillOptions) {
     let mut me = None;
     let mut others = Vec::with_capacity(gs.len());
     for g in gs {
         if g.is_current() {
-            me = Some(g.clone());
+            me = Some(g);
             continue;
         }
         g.kill_with(KillOptions {
             block: false,
             timeout: None,
         });
-        others.push(g.clone());
+        others.push(g);
     }
     if opts.block {
         crate::wait::wait(&others, opts.timeout);
     }
     if let Some(me) = me {
-        me.kill();
+        me.kill_with(KillOptions::default());
     }
 }

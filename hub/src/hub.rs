@@ -408,6 +408,7 @@ impl Hub {
     /// # Switches
     ///
     /// Never.
+    #[doc(alias("handle_error", "print_exception"))]
     pub fn set_error_handler(&self, f: impl Fn(&ErrorReport) + 'static) {
         self.0.errors.set(Box::new(f));
     }
@@ -447,6 +448,11 @@ impl Hub {
     /// # Switches
     ///
     /// Yes, until the loop is empty.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill or a timeout unwinding out of it leaves the loop's greenlets, timers and callbacks
+    /// in place; they run at the caller's next wait.
     pub fn join(&self, timeout: Option<Duration>) -> bool {
         if !self.0.alive_besides_caller() {
             // Let what is ready run once, then look again.

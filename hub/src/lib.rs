@@ -117,6 +117,7 @@ mod poller;
 pub mod reactor;
 pub mod signal;
 mod timer;
+mod trace;
 mod wait;
 mod waitlist;
 
@@ -126,7 +127,8 @@ pub use crate::error::{
     register_loud_payload, register_payload_display, ErrorReport, GreenletError, LoopExit,
 };
 pub use crate::glet::{
-    kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, LinkId, Run,
+    kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, Killable,
+    LinkId, Run,
 };
 pub use crate::hub::{get_hub, HoldGuard, Hub, RemoteHub, Timer};
 pub use crate::park::{
@@ -136,7 +138,8 @@ pub use crate::park::{
 };
 pub use crate::signal::{signal_handler, SignalHandle};
 pub use crate::wait::{
-    iwait, joinall, joinall_with, wait, wait_one, Iwait, JoinAll, Notify, Waitable, WaiterKey,
+    iwait, joinall, joinall_with, wait, wait_all, wait_one, Iwait, JoinAll, Notify, Waitable,
+    WaiterKey,
 };
 pub use crate::waitlist::{Wait, WaitList};
 
@@ -188,6 +191,10 @@ pub fn sleep(d: Duration) {
 /// # Switches
 ///
 /// Yes, always.
+///
+/// # Kill safety
+///
+/// As [`sleep`]: the timer is cancelled however the sleep ends.
 pub fn sleep_unref(d: Duration) {
     sleep_inner(d, false)
 }
@@ -266,6 +273,11 @@ impl Drop for CancelTimer<'_> {
 /// # Switches
 ///
 /// Yes, always.
+///
+/// # Kill safety
+///
+/// Nothing to undo: a kill ends the wait; the idle callback runs later and finds nobody to
+/// wake.
 pub fn idle() {
     let hub = get_hub();
     park(|u| {

@@ -163,6 +163,10 @@ impl SignalHandle {
     /// assert_eq!(h.signum(), SIGHUP);
     /// h.cancel();
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn signum(&self) -> i32 {
         self.signum
     }
@@ -197,6 +201,7 @@ impl SignalHandle {
 /// # Switches
 ///
 /// Never.
+#[doc(alias = "signal")]
 pub fn signal_handler(signum: i32, f: impl Fn() + 'static) -> io::Result<SignalHandle> {
     if signal_hook_registry::FORBIDDEN.contains(&signum) {
         // SIGKILL and SIGSTOP cannot be handled; SIGILL, SIGFPE and SIGSEGV must not be.

@@ -92,6 +92,14 @@ impl<W: Waitable + ?Sized> Waitable for Rc<W> {
 
 /// Waits until `obj` is ready or `timeout` passes; returns whether it is ready.
 ///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_millis(5)));
+/// assert!(gevent_hub::wait_one(&g, Some(Duration::from_secs(5))));
+/// ```
+///
 /// # Switches
 ///
 /// Yes, unless `obj` is ready.
@@ -143,6 +151,21 @@ impl<W: Waitable + ?Sized> Drop for RemoveOnDrop<'_, W> {
 /// ];
 /// let order: Vec<usize> = iwait(&gs, None).collect();
 /// assert_eq!(order, [1, 0]);
+/// ```
+///
+/// Objects of different kinds (greenlets of different output types, events, child
+/// processes...) go together as `&dyn Waitable`:
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{iwait, sleep, spawn, Waitable};
+/// let number = spawn(|| { sleep(Duration::from_millis(20)); 42 });
+/// let text = spawn(|| "at once");
+/// let objs: [&dyn Waitable; 2] = [&number, &text];
+/// for i in iwait(&objs, Some(Duration::from_secs(5))) {
+///     println!("object {i} is ready");
+/// }
+/// assert!(number.ready() && text.ready());
 /// ```
 ///
 /// # Switches
@@ -254,9 +277,25 @@ impl<W: Waitable> Drop for Iwait<'_, W> {
 /// assert_eq!(gevent_hub::wait(&gs, Some(Duration::from_secs(5))).len(), 2);
 /// ```
 ///
+/// Objects of different kinds (here greenlets of two output types) as `&dyn Waitable`:
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{spawn, wait, Waitable};
+/// let a = spawn(|| 1u8);
+/// let b = spawn(|| String::from("b"));
+/// assert_eq!(wait(&[&a as &dyn Waitable, &b], Some(Duration::from_secs(5))).len(), 2);
+/// ```
+///
+/// With no objects at all (gevent's bare `gevent.wait()`), see [`wait_all`].
+///
 /// # Switches
 ///
 /// Yes, unless all are ready.
+///
+/// # Kill safety
+///
+/// Every registration is removed however the wait ends; the objects are left as they are.
 pub fn wait<W: Waitable>(objs: &[W], timeout: Option<Duration>) -> Vec<usize> {
     if objs.iter().all(|o| o.ready_order().is_some()) {
         return wait_in_turn(objs, timeout);
@@ -318,9 +357,23 @@ pub struct JoinAll {
 /// assert_eq!(gs[0].get().unwrap(), 0);
 /// ```
 ///
+/// Greenlets of different output types (and any other [`Waitable`]) as `&dyn Waitable`:
+///
+/// ```
+/// use gevent_hub::{joinall, spawn, Waitable};
+/// let n = spawn(|| 42);
+/// let s = spawn(|| "text");
+/// joinall(&[&n as &dyn Waitable, &s]);
+/// assert_eq!((n.get().unwrap(), s.get().unwrap()), (42, "text"));
+/// ```
+///
 /// # Switches
 ///
 /// Yes, unless all are ready.
+///
+/// # Kill safety
+///
+/// As [`wait`]: every registration is removed; the greenlets go on.
 pub fn joinall<W: Waitable>(objs: &[W]) -> Vec<usize> {
     wait(objs, None)
 }
@@ -346,6 +399,10 @@ pub fn joinall<W: Waitable>(objs: &[W]) -> Vec<usize> {
 /// # Switches
 ///
 /// Yes, unless all are ready.
+///
+/// # Kill safety
+///
+/// As [`wait`].
 pub fn joinall_with<W: Waitable>(objs: &[W], opts: JoinAll) -> Result<Vec<usize>, GreenletError> {
     let want = opts.count.unwrap_or(objs.len()).min(objs.len());
     let mut done = Vec::with_capacity(want);
@@ -364,4 +421,41 @@ pub fn joinall_with<W: Waitable>(objs: &[W], opts: JoinAll) -> Result<Vec<usize>
         }
     }
     Ok(done)
+}
+
+/// Waits until the hub has nothing left to run, or until `timeout`; returns `true` if nothing
+/// was left, `false` on timeout (gevent's bare `gevent.wait()`, with no objects). What keeps
+/// it waiting is what keeps the hub's loop alive: greenlets that are ready or waiting on a
+/// timer, a socket or a child process, callbacks. Timers and watchers made not to keep the
+/// loop alive (`sleep_unref`, a signal handler) do not count. The same as
+/// [`Hub::join`](crate::Hub::join) on this thread's hub.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let g = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_millis(5)));
+/// assert!(gevent_hub::wait_all(None));
+/// assert!(g.dead());
+///
+/// let forever = gevent_hub::spawn(|| gevent_hub::sleep(Duration::from_secs(60)));
+/// assert!(!gevent_hub::wait_all(Some(Duration::from_millis(5))));
+/// forever.kill();
+/// ```
+///
+/// # Panics
+///
+/// If called from inside the hub (a callback).
+///
+/// # Switches
+///
+/// Yes, unless nothing is left to run (then it yields once, so that what is ready runs).
+///
+/// # Kill safety
+///
+/// Nothing to undo: a kill ends the wait; its time limit (a timer that does not keep the loop
+/// alive) fires later and finds nobody to wake.
+#[doc(alias = "gevent.wait")]
+pub fn wait_all(timeout: Option<Duration>) -> bool {
+    crate::hub::get_hub().join(timeout)
 }

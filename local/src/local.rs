@@ -52,6 +52,7 @@ const TAG: usize = 1 << (usize::BITS - 1);
 /// let l = gevent_local::Local::new(|| 0u32);
 /// std::thread::spawn(move || l.with(|v| *v));
 /// ```
+#[doc(alias = "local")]
 pub struct Local<T: 'static> {
     /// The shared object.
     inner: Rc<Inner<T>>,

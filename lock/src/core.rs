@@ -187,6 +187,10 @@ impl OverRelease {
     /// let s = gevent_lock::BoundedSemaphore::new(3);
     /// assert_eq!(s.try_release().unwrap_err().bound(), 3);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn bound(&self) -> usize {
         self.bound
     }

@@ -133,6 +133,7 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
 /// # Kill safety
 ///
 /// A kill abandons the lookup: the worker thread finishes it and the result is dropped.
+#[doc(alias = "getaddrinfo")]
 pub fn lookup_host<A: ToSocketAddrs>(addr: A) -> io::Result<std::vec::IntoIter<SocketAddr>> {
     Ok(addr.resolve()?.into_iter())
 }

@@ -150,6 +150,10 @@ impl<'fd> PollFd<'fd> {
     /// let p = PollFd::new(a.as_fd(), POLLIN);
     /// assert_eq!(p.revents, 0);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new(fd: BorrowedFd<'fd>, events: i16) -> PollFd<'fd> {
         PollFd {
             fd,
@@ -395,6 +399,10 @@ impl<'fd> Poll<'fd> {
     /// let p = gevent_net::select::Poll::new();
     /// assert!(p.poll(Some(std::time::Duration::ZERO)).unwrap().is_empty());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new() -> Poll<'fd> {
         Poll::default()
     }

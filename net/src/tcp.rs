@@ -64,6 +64,11 @@ impl TcpListener {
     /// # Switches
     ///
     /// Only to resolve a host name.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill during a host-name lookup abandons it (the resolver thread finishes it and the
+    /// result is dropped); no socket is made.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(&addr, |a| {
             let fd = new_socket(a, SocketType::STREAM)?;

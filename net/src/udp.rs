@@ -62,6 +62,11 @@ impl UdpSocket {
     /// # Switches
     ///
     /// Only to resolve a host name.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill during a host-name lookup abandons it (the resolver thread finishes it and the
+    /// result is dropped); no socket is made.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(&addr, |a| {
             let fd = new_socket(a, SocketType::DGRAM)?;
@@ -189,6 +194,11 @@ impl UdpSocket {
     /// # Switches
     ///
     /// Only to resolve a host name.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill during a host-name lookup abandons it; the socket is left as it was, not
+    /// connected.
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         let s = self.sock.get()?;
         each_addr(&addr, |a| {

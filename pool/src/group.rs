@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::panic;
+use std::panic::{self, Location};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -129,6 +129,7 @@ impl Core {
     /// Creates (unstarted) and tracks a greenlet running `f` (its slot already taken): a
     /// [`Leave`] guard in its function removes it when the function ends. `member` makes the
     /// table's entry for it.
+    #[track_caller]
     pub(crate) fn spawn_member<T: 'static>(
         self: &Rc<Self>,
         f: impl FnOnce() -> T + 'static,
@@ -218,6 +219,7 @@ impl Group {
     /// # Switches
     ///
     /// Never.
+    #[doc(alias = "Pool")]
     pub fn new() -> Group {
         Group {
             core: Core::new(None),
@@ -248,6 +250,7 @@ impl Group {
     /// # Kill safety
     ///
     /// A caller killed while it waits for a slot spawns nothing and takes no slot.
+    #[track_caller]
     pub fn spawn<T: 'static>(&self, f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
         let _ = self.core.acquire(None);
         let g = self.core.spawn_member(f, |g| Rc::new(g.clone()));
@@ -426,8 +429,20 @@ impl Group {
         self.core.find(g).is_some()
     }
 
-    /// How many greenlets the group tracks. A member that has just died is counted until the
-    /// hub has run its links (at the next wait of the caller).
+    /// How many greenlets the group tracks.
+    ///
+    /// A greenlet the group spawned (`spawn`, `map`, `imap`, `apply`...) leaves the group the
+    /// moment its function returns (or unwinds); one made elsewhere and [`add`](Group::add)ed
+    /// leaves through a link, which the hub runs as soon as it dies, before any other
+    /// greenlet. So the next greenlet to run never counts a dead member: `len` is the number
+    /// of members still alive.
+    ///
+    /// **Unlike gevent**: there, a member leaves through a link that the hub runs after the
+    /// greenlets already scheduled, so `group.map(f, 0..3)` where `f` prints `len(group)`
+    /// prints 3, 3, 3 in gevent (the finished members are still counted) and 3, 2, 1 here;
+    /// with `Pool::new(2)`, gevent's tutorial prints 2, 2, 1 and this prints 2, 1, 1. Leaving
+    /// at once frees a pool's slot for a waiting `spawn` in the same hub turn instead of after
+    /// a full round of the ready greenlets, and costs no callback per member.
     ///
     /// # Examples
     ///
@@ -840,6 +855,7 @@ impl Group {
     ///
     /// A caller killed while it waits leaves the member greenlet running (or, if it was still
     /// waiting for a slot, spawns nothing).
+    #[track_caller]
     pub fn apply<T: 'static>(&self, f: impl FnOnce() -> T + 'static) -> T {
         if self.core.contains_current() {
             return f();
@@ -873,6 +889,7 @@ impl Group {
     /// # Switches
     ///
     /// Never.
+    #[track_caller]
     pub fn apply_async<T: 'static>(&self, f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
         if !self.full() {
             return self.spawn(f);
@@ -911,7 +928,20 @@ impl Group {
     /// # Kill safety
     ///
     /// A caller killed while it waits stops spawning; items already running go on.
+    #[track_caller]
     pub fn map<I, T, F>(&self, f: F, items: I) -> Vec<T>
+    where
+        I: IntoIterator,
+        I::IntoIter: 'static,
+        I::Item: 'static,
+        T: 'static,
+        F: Fn(I::Item) -> T + 'static,
+    {
+        self.map_at(f, items, Location::caller())
+    }
+
+    /// [`map`](Group::map), its members recorded as spawned at `at`.
+    fn map_at<I, T, F>(&self, f: F, items: I, at: &'static Location<'static>) -> Vec<T>
     where
         I: IntoIterator,
         I::IntoIter: 'static,
@@ -921,7 +951,8 @@ impl Group {
     {
         let mut out = Vec::new();
         let mut failed = None;
-        for (i, r) in self.imap(f, items).enumerate() {
+        let results = Imap::new(Mapper::start_at(self, f, items.into_iter(), at));
+        for (i, r) in results.enumerate() {
             match r {
                 Ok(v) => out.push(v),
                 Err(e) => {
@@ -950,6 +981,7 @@ impl Group {
     /// # Switches
     ///
     /// Never.
+    #[track_caller]
     pub fn map_async<I, T, F>(&self, f: F, items: I) -> Greenlet<Vec<T>>
     where
         I: IntoIterator + 'static,
@@ -959,7 +991,8 @@ impl Group {
         F: Fn(I::Item) -> T + 'static,
     {
         let group = self.clone();
-        gevent_hub::spawn(move || group.map(f, items))
+        let at = Location::caller();
+        gevent_hub::spawn(move || group.map_at(f, items, at))
     }
 
     /// A lazy iterator of `f` applied to every item in member greenlets, in the items' order
@@ -990,6 +1023,7 @@ impl Group {
     /// # Kill safety
     ///
     /// A reader killed while it waits drops the iterator: feeding stops.
+    #[track_caller]
     pub fn imap<I, T, F>(&self, f: F, items: I) -> Imap<T>
     where
         I: IntoIterator,
@@ -1023,6 +1057,7 @@ impl Group {
     /// # Kill safety
     ///
     /// As [`imap`](Group::imap).
+    #[track_caller]
     pub fn imap_unordered<I, T, F>(&self, f: F, items: I) -> ImapUnordered<T>
     where
         I: IntoIterator,

@@ -121,8 +121,26 @@ pub(crate) struct Mapper<T: 'static> {
 }
 
 impl<T: 'static> Mapper<T> {
-    /// Starts feeding `items` through `f` into `group`.
+    /// Starts feeding `items` through `f` into `group`. The feeder and every member record
+    /// the caller (of `map`, `imap`...) as the place where they were spawned.
+    #[track_caller]
     pub(crate) fn start<I, F>(group: &Group, f: F, items: I) -> Mapper<T>
+    where
+        I: Iterator + 'static,
+        I::Item: 'static,
+        F: Fn(I::Item) -> T + 'static,
+    {
+        Mapper::start_at(group, f, items, std::panic::Location::caller())
+    }
+
+    /// [`start`](Mapper::start), recording `spawned_at` as where the feeder and the members
+    /// were spawned.
+    pub(crate) fn start_at<I, F>(
+        group: &Group,
+        f: F,
+        items: I,
+        spawned_at: &'static std::panic::Location<'static>,
+    ) -> Mapper<T>
     where
         I: Iterator + 'static,
         I::Item: 'static,
@@ -157,12 +175,14 @@ impl<T: 'static> Mapper<T> {
                             })
                         },
                     );
+                    g.set_spawned_at(spawned_at);
                     sink.outstanding.set(sink.outstanding.get() + 1);
                     sink.spawned.set(index + 1);
                     g.start();
                 }
             })
         };
+        feeder.set_spawned_at(spawned_at);
         {
             let sink = sink.clone();
             feeder.rawlink(move |fg| {

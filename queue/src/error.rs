@@ -32,6 +32,10 @@ impl<T> PutError<T> {
     /// let q = gevent_queue::Channel::new();
     /// assert_eq!(q.put_nowait(5).unwrap_err().into_inner(), 5);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn into_inner(self) -> T {
         match self {
             PutError::Full(v) | PutError::ShutDown(v) => v,
@@ -46,6 +50,10 @@ impl<T> PutError<T> {
     /// let q = gevent_queue::Channel::new();
     /// assert!(q.put_nowait(5).unwrap_err().is_full());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_full(&self) -> bool {
         matches!(self, PutError::Full(_))
     }
@@ -59,6 +67,10 @@ impl<T> PutError<T> {
     /// q.shutdown(false);
     /// assert!(q.put_nowait(5).unwrap_err().is_shutdown());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_shutdown(&self) -> bool {
         matches!(self, PutError::ShutDown(_))
     }
@@ -113,6 +125,10 @@ impl GetError {
     /// ```
     /// assert!(gevent_queue::Queue::<u8>::new().get_nowait().unwrap_err().is_empty());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_empty(&self) -> bool {
         matches!(self, GetError::Empty)
     }
@@ -126,6 +142,10 @@ impl GetError {
     /// q.shutdown(true);
     /// assert!(q.get_nowait().unwrap_err().is_shutdown());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_shutdown(&self) -> bool {
         matches!(self, GetError::ShutDown)
     }

@@ -143,6 +143,7 @@ impl<T: 'static> Queue<T> {
     /// # Switches
     ///
     /// Never.
+    #[doc(alias = "maxsize")]
     pub fn bounded(maxsize: usize) -> Queue<T> {
         Queue::with_maxsize(Some(maxsize))
     }
@@ -247,6 +248,7 @@ impl<T: 'static, O: Order<T>> Queue<T, O> {
     ///
     /// Never.
     #[doc(alias = "try_send")]
+    #[doc(alias = "put(block=False)")]
     pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
         self.try_put(item)
     }

@@ -48,6 +48,11 @@ impl Addr {
     /// # Switches
     ///
     /// Only to resolve a host name.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill during the lookup abandons it: the resolver thread finishes it and the result is
+    /// dropped.
     pub fn resolve(&self) -> io::Result<Vec<SocketAddr>> {
         let v: Vec<SocketAddr> = match &self.host {
             None => self.addrs.clone(),

@@ -145,6 +145,10 @@ impl DatagramServer {
     /// # Switches
     ///
     /// Only to resolve a host name.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill during a host-name lookup abandons it; the server is not started (no socket).
     pub fn start(&self) -> io::Result<()> {
         let inner = &self.inner;
         if inner.closed.get() {
@@ -258,6 +262,10 @@ impl DatagramServer {
     /// # Switches
     ///
     /// Only while the socket's send buffer is full.
+    ///
+    /// # Kill safety
+    ///
+    /// A kill while waiting sent nothing.
     pub fn send_to(&self, data: &[u8], addr: SocketAddr) -> io::Result<usize> {
         let s = self.inner.socket.borrow().clone();
         match s {
@@ -387,12 +395,20 @@ pub struct DatagramBuilder {
 
 impl DatagramBuilder {
     /// `SO_REUSEADDR` (default on).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reuse_addr(mut self, on: bool) -> Self {
         self.sock.reuse_addr = on;
         self
     }
 
     /// `SO_REUSEPORT` (default off).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reuse_port(mut self, on: bool) -> Self {
         self.sock.reuse_port = on;
         self
@@ -400,24 +416,40 @@ impl DatagramBuilder {
 
     /// The receive buffer (default 65,527 bytes, the largest UDP payload); a longer datagram
     /// is truncated to it.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn recv_buffer(mut self, bytes: usize) -> Self {
         self.recv_buffer = bytes.max(1);
         self
     }
 
     /// Runs at most `n` handlers at once; receiving waits while the pool is full.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn pool(mut self, n: usize) -> Self {
         self.pool = Some(n.max(1));
         self
     }
 
     /// How long `stop(None)` waits for handlers (default 1 s).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stop_timeout(mut self, d: Duration) -> Self {
         self.stop_timeout = d;
         self
     }
 
     /// The datagram handler.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handler<F>(mut self, f: F) -> Self
     where
         F: Fn(&[u8], SocketAddr, &UdpSocket) + 'static,
@@ -431,6 +463,10 @@ impl DatagramBuilder {
     /// # Panics
     ///
     /// Without a handler.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn build(self) -> DatagramServer {
         let handler = self
             .handler

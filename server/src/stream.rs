@@ -783,12 +783,20 @@ pub struct StreamBuilder {
 impl StreamBuilder {
     /// `listen`'s backlog (default `SOMAXCONN`; gevent's is 128; the kernel caps it at
     /// `net.core.somaxconn`).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn backlog(mut self, n: i32) -> Self {
         self.cfg.sock.backlog = n;
         self
     }
 
     /// `SO_REUSEADDR` (default on, as gevent).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reuse_addr(mut self, on: bool) -> Self {
         self.cfg.sock.reuse_addr = on;
         self
@@ -797,6 +805,10 @@ impl StreamBuilder {
     /// `SO_REUSEPORT` (default off; always on with `threads(n > 1)`): other sockets, in
     /// this process or another, may listen on the same port, and the kernel spreads the
     /// connections between them.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reuse_port(mut self, on: bool) -> Self {
         self.cfg.sock.reuse_port = on;
         self
@@ -804,6 +816,10 @@ impl StreamBuilder {
 
     /// Runs at most `n` handlers at once (per thread); the acceptor waits while the pool is
     /// full (gevent's `spawn=Pool(n)`). `n` must be at least 1.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn pool(mut self, n: usize) -> Self {
         self.cfg.pool = Some(n.max(1));
         self
@@ -811,6 +827,10 @@ impl StreamBuilder {
 
     /// Connections accepted in a row before the acceptor lets handlers run (gevent's
     /// `max_accept`, default 100; 1 spreads load between processes sharing a listener).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_accept(mut self, n: usize) -> Self {
         self.cfg.max_accept = n.max(1);
         self
@@ -819,6 +839,10 @@ impl StreamBuilder {
     /// After an accept error such as `EMFILE`/`ENFILE` (out of file descriptors), pause
     /// accepting for `min`, doubling on each further error up to `max`, back to `min` after
     /// a success (gevent's `min_delay` 10 ms and `max_delay` 1 s).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn accept_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.cfg.min_delay = min.max(Duration::from_micros(100));
         self.cfg.max_delay = max.max(self.cfg.min_delay);
@@ -827,12 +851,20 @@ impl StreamBuilder {
 
     /// How long `stop(None)` and `serve_forever` wait for handlers before killing them
     /// (gevent's `stop_timeout`, default 1 s).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stop_timeout(mut self, d: Duration) -> Self {
         self.cfg.stop_timeout = d;
         self
     }
 
     /// `TCP_NODELAY` on accepted connections (default off).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn nodelay(mut self, on: bool) -> Self {
         self.cfg.nodelay = on;
         self
@@ -840,12 +872,20 @@ impl StreamBuilder {
 
     /// Serve from `n` threads (default 1), each with its own hub and its own `SO_REUSEPORT`
     /// listener on the same port; needs [`handler_factory`](StreamBuilder::handler_factory).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn threads(mut self, n: usize) -> Self {
         self.cfg.threads = n.max(1);
         self
     }
 
     /// The connection handler, for a server on this thread.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handler<F>(mut self, f: F) -> Self
     where
         F: Fn(TcpStream, SocketAddr) + 'static,
@@ -855,6 +895,10 @@ impl StreamBuilder {
     }
 
     /// Builds the connection handler once on each server thread (needed with `threads`).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handler_factory<FF, F>(mut self, factory: FF) -> Self
     where
         FF: Fn() -> F + Send + Sync + 'static,

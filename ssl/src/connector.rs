@@ -47,6 +47,10 @@ impl TlsConnector {
     /// let c = gevent_ssl::TlsConnector::new(client_config);
     /// # drop(c);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new(config: Arc<ClientConfig>) -> TlsConnector {
         TlsConnector {
             config,
@@ -65,6 +69,10 @@ impl TlsConnector {
     ///     .handshake_timeout(Some(std::time::Duration::from_secs(5)));
     /// # drop(c);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> TlsConnector {
         self.handshake_timeout = timeout;
         self
@@ -79,6 +87,10 @@ impl TlsConnector {
     /// let c = gevent_ssl::TlsConnector::new(client_config.clone());
     /// assert!(std::sync::Arc::ptr_eq(c.config(), &client_config));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn config(&self) -> &Arc<ClientConfig> {
         &self.config
     }
@@ -163,6 +175,10 @@ impl TlsAcceptor {
     /// let a = gevent_ssl::TlsAcceptor::new(server_config);
     /// # drop(a);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new(config: Arc<ServerConfig>) -> TlsAcceptor {
         TlsAcceptor {
             config,
@@ -181,6 +197,10 @@ impl TlsAcceptor {
     ///     .handshake_timeout(Some(std::time::Duration::from_secs(10)));
     /// # drop(a);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> TlsAcceptor {
         self.handshake_timeout = timeout;
         self
@@ -195,6 +215,10 @@ impl TlsAcceptor {
     /// let a = gevent_ssl::TlsAcceptor::new(server_config.clone());
     /// assert!(std::sync::Arc::ptr_eq(a.config(), &server_config));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn config(&self) -> &Arc<ServerConfig> {
         &self.config
     }

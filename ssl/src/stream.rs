@@ -201,6 +201,7 @@ impl<S: Transport> TlsStream<S> {
     /// A kill or a [`Timeout`](gevent_timeout::Timeout) unwinding out of the handshake drops
     /// the session and `stream` (the socket closes; the peer sees the connection end without
     /// an alert).
+    #[doc(alias = "wrap_socket")]
     pub fn connect(
         config: Arc<ClientConfig>,
         server_name: &str,
@@ -304,6 +305,7 @@ impl<S: Transport> TlsStream<S> {
     ///
     /// A kill or a [`Timeout`](gevent_timeout::Timeout) unwinding out of the handshake drops
     /// the session and `stream`.
+    #[doc(alias = "wrap_socket")]
     pub fn accept(config: Arc<ServerConfig>, stream: S) -> io::Result<TlsStream<S>> {
         Self::accept_inner(config, stream, None)
     }

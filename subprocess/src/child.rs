@@ -341,6 +341,16 @@ impl Child {
 
     /// Sends `SIGTERM` (gevent's `terminate`); see [`send_signal`](Child::send_signal).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut child = gevent_subprocess::Command::new("sleep").arg("10").spawn()?;
+    /// child.terminate()?;
+    /// let status = child.wait()?;
+    /// assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`send_signal`](Child::send_signal).
@@ -408,6 +418,16 @@ impl Child {
 impl ChildHandle {
     /// The process id.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = gevent_subprocess::Command::new("true").spawn()?;
+    /// let h = child.handle();
+    /// assert_eq!(h.id(), child.id());
+    /// h.wait()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -441,6 +461,18 @@ impl ChildHandle {
 
     /// See [`Child::wait_timeout`].
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let child = gevent_subprocess::Command::new("sleep").arg("10").spawn()?;
+    /// let h = child.handle();
+    /// assert_eq!(h.wait_timeout(Duration::from_millis(10))?, None); // still running
+    /// h.kill()?;
+    /// assert!(h.wait_timeout(Duration::from_secs(10))?.is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Child::wait`].
@@ -458,6 +490,18 @@ impl ChildHandle {
 
     /// See [`Child::try_wait`].
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = gevent_subprocess::Command::new("sleep").arg("10").spawn()?;
+    /// let h = child.handle();
+    /// assert_eq!(h.try_wait()?, None); // gevent's poll(): still running
+    /// h.kill()?;
+    /// h.wait()?;
+    /// assert!(h.try_wait()?.is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Child::wait`].
@@ -471,6 +515,16 @@ impl ChildHandle {
     }
 
     /// See [`Child::kill`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut child = gevent_subprocess::Command::new("sleep").arg("10").spawn()?;
+    /// let h = child.handle();
+    /// gevent_hub::spawn(move || h.kill().unwrap()); // from another greenlet
+    /// assert!(!child.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -488,6 +542,17 @@ impl ChildHandle {
     }
 
     /// See [`Child::send_signal`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = gevent_subprocess::Command::new("sleep").arg("10").spawn()?;
+    /// let h = child.handle();
+    /// h.send_signal(libc::SIGINT)?;
+    /// let status = h.wait()?;
+    /// assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGINT));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -66,6 +66,14 @@ impl Command {
 
     /// Adds an argument.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = gevent_subprocess::Command::new("echo").arg("hello").output()?;
+    /// assert_eq!(out.stdout, b"hello\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -75,6 +83,14 @@ impl Command {
     }
 
     /// Adds arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = gevent_subprocess::Command::new("echo").args(["a", "b"]).output()?;
+    /// assert_eq!(out.stdout, b"a b\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -90,6 +106,17 @@ impl Command {
 
     /// Sets an environment variable for the child.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = gevent_subprocess::Command::new("sh")
+    ///     .args(["-c", "echo $GREETING"])
+    ///     .env("GREETING", "hi")
+    ///     .output()?;
+    /// assert_eq!(out.stdout, b"hi\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -99,6 +126,17 @@ impl Command {
     }
 
     /// Sets environment variables for the child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = gevent_subprocess::Command::new("sh")
+    ///     .args(["-c", "echo $A$B"])
+    ///     .envs([("A", "1"), ("B", "2")])
+    ///     .output()?;
+    /// assert_eq!(out.stdout, b"12\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -114,6 +152,18 @@ impl Command {
     }
 
     /// Removes an environment variable from the child's environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = gevent_subprocess::Command::new("sh")
+    ///     .args(["-c", "echo ${GONE-unset}"])
+    ///     .env("GONE", "x")
+    ///     .env_remove("GONE")
+    ///     .output()?;
+    /// assert_eq!(out.stdout, b"unset\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -144,6 +194,14 @@ impl Command {
 
     /// Sets the child's working directory.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = gevent_subprocess::Command::new("pwd").current_dir("/").output()?;
+    /// assert_eq!(out.stdout, b"/\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -154,6 +212,17 @@ impl Command {
 
     /// Sets the child's stdin: [`Stdio::piped`] gives [`Child::stdin`], a cooperative
     /// writer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use gevent_subprocess::{Command, Stdio};
+    /// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// child.stdin.take().unwrap().write_all(b"through cat")?; // closed when dropped
+    /// assert_eq!(child.wait_with_output()?.stdout, b"through cat");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -167,6 +236,19 @@ impl Command {
     /// Sets the child's stdout: [`Stdio::piped`] gives [`Child::stdout`], a cooperative
     /// reader; a [`ChildStdout`] of another child connects the two (`a | b`).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use gevent_subprocess::{Command, Stdio};
+    /// let mut child = Command::new("echo").arg("out").stdout(Stdio::piped()).spawn()?;
+    /// let mut text = String::new();
+    /// child.stdout.take().unwrap().read_to_string(&mut text)?; // other greenlets run meanwhile
+    /// assert_eq!(text, "out\n");
+    /// child.wait()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -177,6 +259,15 @@ impl Command {
     }
 
     /// Sets the child's stderr.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent_subprocess::{Command, Stdio};
+    /// let out = Command::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::piped()).output()?;
+    /// assert_eq!(out.stderr, b"oops\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -234,6 +325,7 @@ impl Command {
     /// # Kill safety
     ///
     /// A kill drops what was read; the child keeps running and is reaped when it exits.
+    #[doc(alias("check_output", "communicate"))]
     pub fn output(&mut self) -> io::Result<Output> {
         self.spawn_with([Stdio::null, Stdio::piped, Stdio::piped])?
             .wait_with_output()
@@ -261,12 +353,20 @@ impl Command {
     /// # Kill safety
     ///
     /// A kill leaves the child running; it is reaped when it exits.
+    #[doc(alias("call", "check_call"))]
     pub fn status(&mut self) -> io::Result<ExitStatus> {
         self.spawn_with([Stdio::inherit, Stdio::inherit, Stdio::inherit])?
             .wait()
     }
 
     /// The program.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(gevent_subprocess::Command::new("ls").get_program(), "ls");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -277,6 +377,15 @@ impl Command {
 
     /// The arguments (without the program).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut cmd = gevent_subprocess::Command::new("ls");
+    /// cmd.args(["-l", "/"]);
+    /// assert_eq!(cmd.get_args().collect::<Vec<_>>(), ["-l", "/"]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -285,6 +394,17 @@ impl Command {
     }
 
     /// The environment changes (`None` values are removals).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::ffi::OsStr;
+    /// let mut cmd = gevent_subprocess::Command::new("env");
+    /// cmd.env("A", "1").env_remove("B");
+    /// let envs: Vec<_> = cmd.get_envs().collect();
+    /// assert_eq!(envs, [(OsStr::new("A"), Some(OsStr::new("1"))), (OsStr::new("B"), None)]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///
@@ -295,6 +415,16 @@ impl Command {
 
     /// The working directory, if set.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut cmd = gevent_subprocess::Command::new("pwd");
+    /// assert_eq!(cmd.get_current_dir(), None);
+    /// cmd.current_dir("/tmp");
+    /// assert_eq!(cmd.get_current_dir(), Some(std::path::Path::new("/tmp")));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Switches
     ///
     /// Never.
@@ -303,6 +433,15 @@ impl Command {
     }
 
     /// std's builder underneath.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut cmd = gevent_subprocess::Command::new("ls");
+    /// cmd.arg("-l");
+    /// assert_eq!(cmd.as_std().get_args().count(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Switches
     ///

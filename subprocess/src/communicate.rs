@@ -38,6 +38,9 @@ use crate::pipe::{ChildStderr, ChildStdin, ChildStdout, Pipe};
 /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
 /// let t = err.downcast::<CommunicateTimeout>().unwrap();
 /// assert_eq!(t.stdout(), b"early\n");
+/// assert_eq!((t.stderr(), t.input_written()), (&b""[..], 0)); // no stderr pipe, no input
+/// let (stdout, _stderr) = t.into_output();
+/// assert_eq!(stdout, b"early\n");
 /// child.kill()?;
 /// child.wait()?;
 /// # Ok::<(), std::io::Error>(())
@@ -54,21 +57,53 @@ pub struct CommunicateTimeout {
 
 impl CommunicateTimeout {
     /// What was read from stdout before the time ran out.
+    ///
+    /// # Examples
+    ///
+    /// See [`CommunicateTimeout`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stdout(&self) -> &[u8] {
         &self.stdout
     }
 
     /// What was read from stderr before the time ran out.
+    ///
+    /// # Examples
+    ///
+    /// See [`CommunicateTimeout`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stderr(&self) -> &[u8] {
         &self.stderr
     }
 
     /// How many bytes of the input reached the child's stdin.
+    ///
+    /// # Examples
+    ///
+    /// See [`CommunicateTimeout`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn input_written(&self) -> usize {
         self.written
     }
 
     /// The output read so far, as `(stdout, stderr)`.
+    ///
+    /// # Examples
+    ///
+    /// See [`CommunicateTimeout`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn into_output(self) -> (Vec<u8>, Vec<u8>) {
         (self.stdout, self.stderr)
     }

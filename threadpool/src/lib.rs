@@ -146,6 +146,10 @@ impl ThreadPool {
     /// let pool = gevent_threadpool::ThreadPool::new(4);
     /// assert_eq!((pool.size(), pool.maxsize()), (0, 4));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new(maxsize: usize) -> ThreadPool {
         ThreadPool {
             inner: Arc::new(Inner {

@@ -392,6 +392,7 @@ impl Timeout {
     /// # Kill safety
     ///
     /// The timeout is cancelled however `f` ends.
+    #[doc(alias("with", "__enter__"))]
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> Result<T, Timeout> {
         if !self.pending() {
             self.start();

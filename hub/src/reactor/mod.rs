@@ -170,6 +170,10 @@ impl Interest {
     /// ```
     /// assert!(gevent_hub::reactor::Interest::READABLE.is_readable());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub const fn is_readable(self) -> bool {
         self.0 & READABLE != 0
     }
@@ -181,6 +185,10 @@ impl Interest {
     /// ```
     /// assert!(!gevent_hub::reactor::Interest::READABLE.is_writable());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub const fn is_writable(self) -> bool {
         self.0 & WRITABLE != 0
     }

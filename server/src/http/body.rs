@@ -98,6 +98,10 @@ impl Body {
     /// ```
     /// assert!(gevent_server::http::Body::empty().is_empty());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn empty() -> Body {
         Body { kind: Kind::Empty }
     }
@@ -111,6 +115,10 @@ impl Body {
     /// let b = gevent_server::http::Body::reader(std::io::Cursor::new(b"data".to_vec()));
     /// assert_eq!(b.len(), None);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reader(r: impl Read + 'static) -> Body {
         Body {
             kind: Kind::Reader(Box::new(io::BufReader::with_capacity(16 * 1024, r))),
@@ -126,6 +134,10 @@ impl Body {
     /// let b = gevent_server::http::Body::sized(4, std::io::Cursor::new(b"data".to_vec()));
     /// assert_eq!(b.len(), Some(4));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn sized(len: u64, r: impl Read + 'static) -> Body {
         Body {
             kind: Kind::Sized(len, Box::new(io::BufReader::with_capacity(16 * 1024, r))),
@@ -143,6 +155,10 @@ impl Body {
     /// let b = gevent_server::http::Body::stream(|w| { w.write_all(b"part 1, ")?; w.write_all(b"part 2") });
     /// assert_eq!(b.len(), None);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stream(f: impl FnOnce(&mut dyn Write) -> io::Result<()> + 'static) -> Body {
         Body {
             kind: Kind::Stream(Some(Box::new(f))),
@@ -157,6 +173,10 @@ impl Body {
     /// ```
     /// assert_eq!(gevent_server::http::Body::from(vec![1, 2, 3]).len(), Some(3));
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn len(&self) -> Option<u64> {
         match &self.kind {
             Kind::Empty => Some(0),
@@ -177,6 +197,10 @@ impl Body {
     /// ```
     /// assert!(!gevent_server::http::Body::from("x").is_empty());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
     }
@@ -188,6 +212,10 @@ impl Body {
     /// ```
     /// assert!(gevent_server::http::Body::empty().conn_info().is_none());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn conn_info(&self) -> Option<ConnInfo> {
         match &self.kind {
             Kind::Incoming(i) => Some(i.conn.info),
@@ -202,6 +230,10 @@ impl Body {
     /// ```
     /// assert!(gevent_server::http::Body::empty().trailers().is_none());
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn trailers(&self) -> Option<HeaderMap> {
         match &self.kind {
             Kind::Incoming(i) => i.conn.trailers(i.seq),

@@ -128,6 +128,10 @@ fn is_text(b: u8) -> bool {
 
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn new(limits: ChunkLimits) -> ChunkedDecoder {
         ChunkedDecoder {
             st: St::SizeStart,
@@ -142,21 +146,37 @@ impl ChunkedDecoder {
     }
 
     /// Whether the whole body, trailers included, was decoded.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn is_done(&self) -> bool {
         self.st == St::Done
     }
 
     /// The trailer fields, if the body had any.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn trailers(&self) -> Option<&HeaderMap> {
         self.trailers.as_ref()
     }
 
     /// Takes the trailer fields.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn take_trailers(&mut self) -> Option<HeaderMap> {
         self.trailers.take()
     }
 
     /// Data bytes decoded so far.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn total(&self) -> u64 {
         self.total
     }
@@ -168,6 +188,10 @@ impl ChunkedDecoder {
     /// # Errors
     ///
     /// On malformed framing or an exceeded limit; the decoder must not be used again.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn decode(
         &mut self,
         input: &[u8],

@@ -101,6 +101,10 @@ pub enum Scan {
 /// # Errors
 ///
 /// 414 when the request line, or 431 when the head, exceeds its limit; 400 for a bare LF.
+///
+/// # Switches
+///
+/// Never.
 pub fn scan(buf: &[u8], from: usize, limits: &HeadLimits) -> Result<Scan, Reject> {
     let mut i = from;
     while let Some(p) = memchr::memchr(b'\n', &buf[i..]) {
@@ -167,6 +171,10 @@ fn uri_too_long() -> Reject {
 /// # Errors
 ///
 /// The rejection to answer with.
+///
+/// # Switches
+///
+/// Never.
 pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
         [const { MaybeUninit::uninit() }; STACK_HEADERS];

@@ -323,6 +323,10 @@ impl HttpServer {
     /// # Switches
     ///
     /// As [`StreamServer::start`].
+    ///
+    /// # Kill safety
+    ///
+    /// As [`StreamServer::start`](crate::StreamServer::start).
     pub fn start(&self) -> io::Result<()> {
         self.server.start()
     }
@@ -453,12 +457,20 @@ pub struct HttpBuilder {
 
 impl HttpBuilder {
     /// Persistent connections (default on).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn keep_alive(mut self, on: bool) -> Self {
         self.http.keep_alive = on;
         self
     }
 
     /// How long a connection may stay idle between requests (default 5 s).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn keep_alive_timeout(mut self, d: Duration) -> Self {
         self.http.keep_alive_timeout = d;
         self
@@ -467,36 +479,60 @@ impl HttpBuilder {
     /// Deadline for a whole request head, counted from its first bytes (default 30 s, as
     /// hyper); past it: 408 and close. This is the slowloris defence: a client trickling one
     /// byte at a time cannot hold a connection longer.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn header_read_timeout(mut self, d: Duration) -> Self {
         self.http.header_read_timeout = d;
         self
     }
 
     /// Wait allowed for each read of a request body (default 60 s; `None`: forever).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn body_read_timeout(mut self, d: Option<Duration>) -> Self {
         self.http.body_read_timeout = d;
         self
     }
 
     /// Wait allowed for each write (default 60 s; `None`: forever).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn write_timeout(mut self, d: Option<Duration>) -> Self {
         self.http.write_timeout = d;
         self
     }
 
     /// Longest request line (default 8,192 bytes, as pywsgi) → 414.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_request_line(mut self, n: usize) -> Self {
         self.http.head.max_request_line = n;
         self
     }
 
     /// Most header fields (default 100) → 431.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_headers(mut self, n: usize) -> Self {
         self.http.head.max_headers = n.max(1);
         self
     }
 
     /// Longest request head (default 64 KiB) → 431.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_head_bytes(mut self, n: usize) -> Self {
         self.http.head.max_head_bytes = n;
         self
@@ -505,18 +541,30 @@ impl HttpBuilder {
     /// Largest request body (default `None`: unlimited): a larger `Content-Length` → 413
     /// before the handler runs; a chunked body going over → the handler's read fails and the
     /// answer is 413.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_body(mut self, n: Option<u64>) -> Self {
         self.http.max_body = n;
         self
     }
 
     /// Longest chunk-size line, extensions included (default 16 KiB).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_chunk_ext_bytes(mut self, n: usize) -> Self {
         self.http.max_chunk_ext_bytes = n.max(1);
         self
     }
 
     /// Longest trailer section (default 16 KiB).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_trailer_bytes(mut self, n: usize) -> Self {
         self.http.max_trailer_bytes = n;
         self
@@ -524,6 +572,10 @@ impl HttpBuilder {
 
     /// Unread request body bytes discarded after the response to keep the connection
     /// (default 64 KiB); a longer unread `Content-Length` body closes it.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn drain_limit(mut self, n: u64) -> Self {
         self.http.drain_limit = n;
         self
@@ -531,12 +583,20 @@ impl HttpBuilder {
 
     /// Write the responses of requests that arrived together in one system call (default
     /// on); off: one write per response.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn pipeline_batching(mut self, on: bool) -> Self {
         self.http.pipeline_batching = on;
         self
     }
 
     /// Add a `Date` header (default on; formatted once per second).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn date_header(mut self, on: bool) -> Self {
         self.http.date_header = on;
         self
@@ -547,6 +607,10 @@ impl HttpBuilder {
     /// # Panics
     ///
     /// If `name` is not a valid header value.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn server_header(mut self, name: Option<&str>) -> Self {
         self.http.server_header =
             name.map(|n| HeaderValue::from_str(n).expect("a valid Server header value"));
@@ -554,6 +618,10 @@ impl HttpBuilder {
     }
 
     /// The access log (default [`AccessLog::Stderr`], as gevent).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn access_log(mut self, log: AccessLog) -> Self {
         self.http.access_log = log;
         self
@@ -561,6 +629,10 @@ impl HttpBuilder {
 
     /// Reject a bare LF as a line end in the head (default on); off: accept it (RFC 9112 §2.2
     /// allows either). Chunk framing always requires CRLF.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn strict_line_endings(mut self, on: bool) -> Self {
         self.http.head.strict_line_endings = on;
         self
@@ -568,48 +640,80 @@ impl HttpBuilder {
 
     /// Initial size of each connection's read buffer (default 1 KiB, so that idle connections
     /// stay small; it grows for larger heads or batches, and keeps its size).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn read_buffer(mut self, n: usize) -> Self {
         self.http.read_buffer = n.max(MIN_READ_BUFFER);
         self
     }
 
     /// `TCP_NODELAY` on connections (default on).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn nodelay(mut self, on: bool) -> Self {
         self.stream.nodelay = on;
         self
     }
 
     /// At most `n` connections served at once per thread; accepting waits while full.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn pool(mut self, n: usize) -> Self {
         self.stream.pool = Some(n.max(1));
         self
     }
 
     /// `listen`'s backlog (default `SOMAXCONN`).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn backlog(mut self, n: i32) -> Self {
         self.stream.sock.backlog = n;
         self
     }
 
     /// `SO_REUSEADDR` (default on).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reuse_addr(mut self, on: bool) -> Self {
         self.stream.sock.reuse_addr = on;
         self
     }
 
     /// `SO_REUSEPORT` (default off; on with `threads(n > 1)`).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn reuse_port(mut self, on: bool) -> Self {
         self.stream.sock.reuse_port = on;
         self
     }
 
     /// Connections accepted in a row before the handlers run (default 100).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn max_accept(mut self, n: usize) -> Self {
         self.stream.max_accept = n.max(1);
         self
     }
 
     /// Pause after accept errors such as `EMFILE` (default 10 ms doubling to 1 s).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn accept_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.stream.min_delay = min.max(Duration::from_micros(100));
         self.stream.max_delay = max.max(self.stream.min_delay);
@@ -617,6 +721,10 @@ impl HttpBuilder {
     }
 
     /// Grace period of `stop(None)` (default 1 s).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn stop_timeout(mut self, d: Duration) -> Self {
         self.stream.stop_timeout = d;
         self
@@ -624,12 +732,20 @@ impl HttpBuilder {
 
     /// Serve from `n` threads, one hub and one `SO_REUSEPORT` listener each; needs
     /// [`handler_factory`](HttpBuilder::handler_factory).
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn threads(mut self, n: usize) -> Self {
         self.stream.threads = n.max(1);
         self
     }
 
     /// The request handler, for a server on this thread.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handler<F>(mut self, f: F) -> Self
     where
         F: Fn(Request<Body>) -> Response<Body> + 'static,
@@ -639,6 +755,10 @@ impl HttpBuilder {
     }
 
     /// Builds the request handler once on each server thread.
+    ///
+    /// # Switches
+    ///
+    /// Never.
     pub fn handler_factory<FF, F>(mut self, factory: FF) -> Self
     where
         FF: Fn() -> F + Send + Sync + 'static,
