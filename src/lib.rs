@@ -20,6 +20,8 @@
 //! * Processes: [`subprocess`] (`Command`, `Child`, `communicate`; std's API, waits switch).
 //! * I/O: [`net`] (`TcpListener`, `TcpStream`, `UdpSocket`, Unix sockets, `lookup_host`),
 //!   [`select`], [`os`] (`wait_read`, `wait_write`, `cancel_wait`), [`threadpool`], [`resolver`].
+//! * Monkey patching (feature `monkey`): `monkey::patch_all()` makes std's, other crates' and
+//!   C libraries' blocking calls cooperative inside greenlets.
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`IoSource`], [`os`].
 //!
@@ -81,3 +83,10 @@ pub use gevent_local::greenlet_local;
 
 #[doc(inline)]
 pub use gevent_hub::{os, resolver};
+
+/// Monkey patching (gevent's `gevent.monkey`, facade feature `monkey`): after
+/// [`patch_all()`](monkey::patch_all), blocking libc calls made inside greenlets by std,
+/// third-party crates and C libraries wait cooperatively.
+#[cfg(feature = "monkey")]
+#[doc(inline)]
+pub use gevent_monkey as monkey;
