@@ -242,8 +242,8 @@ impl IoCursor {
 /// As libc's `recv`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
-    // SAFETY (all `sys` calls in this function): the caller's arguments, passed on.
     if !state::active(SOCKET) || flags & RECV_PASS != 0 {
+        // SAFETY: the caller's arguments, passed on.
         return unsafe {
             sys::recvfrom(
                 fd,
@@ -361,7 +361,7 @@ unsafe fn recvmsg_slow(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
         // SAFETY: the caller's msghdr.
         let m = unsafe { &mut *msg };
         // SAFETY: the caller's iovec array.
-        let cur = unsafe { IoCursor::new(m.msg_iov, m.msg_iovlen as usize) };
+        let cur = unsafe { IoCursor::new(m.msg_iov, m.msg_iovlen) };
         let len = cur.len();
         if len > 0 {
             let mut got_flags = 0;
@@ -518,12 +518,7 @@ unsafe fn sendmsg_slow(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
         });
     }
     // SAFETY: the caller's msghdr and its iovec array.
-    let (cur, m) = unsafe {
-        (
-            IoCursor::new((*msg).msg_iov, (*msg).msg_iovlen as usize),
-            *msg,
-        )
-    };
+    let (cur, m) = unsafe { (IoCursor::new((*msg).msg_iov, (*msg).msg_iovlen), *msg) };
     let len = cur.len();
     send_all(fd, len, |done, f| {
         if done == 0 {
