@@ -178,61 +178,52 @@ impl fmt::Display for MonkeyError {
 
 impl std::error::Error for MonkeyError {}
 
-/// A hooked symbol: its name and this crate's definition.
-type Sym = (&'static CStr, usize);
+/// A hooked symbol's name.
+type Sym = &'static CStr;
 
 /// The symbols of each family.
 fn symbols(family: u32) -> Vec<Sym> {
-    use crate::hooks::{dns, fd, process, select, socket, time};
     match family {
         SOCKET => vec![
-            (c"recv", socket::recv as *const () as usize),
-            (c"recvfrom", socket::recvfrom as *const () as usize),
-            (c"recvmsg", socket::recvmsg as *const () as usize),
-            (c"send", socket::send as *const () as usize),
-            (c"sendto", socket::sendto as *const () as usize),
-            (c"sendmsg", socket::sendmsg as *const () as usize),
-            (c"read", socket::read as *const () as usize),
-            (c"readv", socket::readv as *const () as usize),
-            (c"write", socket::write as *const () as usize),
-            (c"writev", socket::writev as *const () as usize),
-            (c"connect", socket::connect as *const () as usize),
-            (c"accept", socket::accept as *const () as usize),
-            (c"accept4", socket::accept4 as *const () as usize),
-            (c"socket", socket::socket as *const () as usize),
-            (c"socketpair", socket::socketpair as *const () as usize),
-            (c"close", fd::close as *const () as usize),
-            (c"dup2", fd::dup2 as *const () as usize),
-            (c"dup3", fd::dup3 as *const () as usize),
+            c"recv",
+            c"recvfrom",
+            c"recvmsg",
+            c"send",
+            c"sendto",
+            c"sendmsg",
+            c"read",
+            c"readv",
+            c"write",
+            c"writev",
+            c"connect",
+            c"accept",
+            c"accept4",
+            c"socket",
+            c"socketpair",
+            c"close",
+            c"dup2",
+            c"dup3",
         ],
-        TIME => vec![
-            (c"sleep", time::sleep as *const () as usize),
-            (c"usleep", time::usleep as *const () as usize),
-            (c"nanosleep", time::nanosleep as *const () as usize),
-            (
-                c"clock_nanosleep",
-                time::clock_nanosleep as *const () as usize,
-            ),
-        ],
-        DNS => vec![(c"getaddrinfo", dns::getaddrinfo as *const () as usize)],
-        SELECT => vec![
-            (c"poll", select::poll as *const () as usize),
-            (c"ppoll", select::ppoll as *const () as usize),
-            (c"select", select::select as *const () as usize),
-        ],
-        SUBPROCESS => vec![
-            (c"waitpid", process::waitpid as *const () as usize),
-            (c"wait4", process::wait4 as *const () as usize),
-        ],
+        TIME => vec![c"sleep", c"usleep", c"nanosleep", c"clock_nanosleep"],
+        DNS => vec![c"getaddrinfo"],
+        SELECT => vec![c"poll", c"ppoll", c"select"],
+        SUBPROCESS => vec![c"waitpid", c"wait4"],
         _ => Vec::new(),
     }
 }
 
-/// Checks that the program's `name` is this crate's definition.
-fn check((name, ours): Sym) -> Result<(), MonkeyError> {
+/// Checks that the program's `name` is this crate's definition: that `dlsym(RTLD_DEFAULT)`
+/// finds it in the object (executable or shared library) this code is in.
+///
+/// Comparing with the address of our function is not enough: inside a shared library, taking
+/// the address of an exported function goes through the same symbol lookup (a library
+/// loaded with `RTLD_LOCAL` would see libc's `recv` both ways and conclude that all is well).
+/// The object is found from a private function, whose address is always direct.
+fn check(name: Sym) -> Result<(), MonkeyError> {
     // SAFETY: a lookup by a valid C string.
     let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    if found as usize == ours {
+    let here = object_of(marker as *const () as *mut c_void);
+    if here.is_some() && object_of(found) == here {
         return Ok(());
     }
     let symbol: &'static str = name.to_str().unwrap_or("?");
@@ -259,6 +250,24 @@ fn library_of(p: *mut c_void) -> Option<String> {
             .to_string_lossy()
             .into_owned(),
     )
+}
+
+/// A private function: its address is in this crate's object, never interposed.
+#[inline(never)]
+fn marker() {}
+
+/// The load address of the object that contains `p`.
+fn object_of(p: *mut c_void) -> Option<usize> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: zeroed Dl_info is valid (null pointers).
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: `p` is an address; `info` is ours to fill.
+    if unsafe { libc::dladdr(p, &mut info) } == 0 {
+        return None;
+    }
+    Some(info.dli_fbase as usize)
 }
 
 /// Switches the families in `bits` on, after checking that their hooks are in effect.
