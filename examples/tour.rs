@@ -4,7 +4,7 @@
 //! order of gevent's and greenlet's tutorials: raw greenlets first (switching, parents,
 //! arguments, resuming, killing), then the hub (spawn, join, states, links, kill, signals),
 //! synchronisation (events, semaphores, greenlet-local storage, timeouts), queues and pools,
-//! and child processes.
+//! child processes, and monkey patching (std's own blocking calls made cooperative).
 //!
 //! Run it with `cargo run --release --example tour`, or `cargo run --example tour -- WORD` for
 //! the sections whose title contains `WORD`.
@@ -49,6 +49,8 @@ mod greenlet_resume;
 mod greenlet_switch;
 #[path = "greenlet_throw.rs"]
 mod greenlet_throw;
+#[path = "monkey_std.rs"]
+mod monkey_std;
 #[path = "pool_group.rs"]
 mod pool_group;
 #[path = "pool_imap_unordered.rs"]
@@ -229,6 +231,13 @@ const SECTIONS: &[Section] = &[
         title: "Processes: a pipeline between two children",
         example: "subprocess_pipeline",
         run: || subprocess_pipeline::main().expect("subprocess_pipeline"),
+    },
+    // Monkey patching (crate `gevent-monkey`, `gevent::monkey` with the feature `monkey`).
+    // Last: it patches the process.
+    Section {
+        title: "Monkey patching: std's sleeps, sockets and children in greenlets",
+        example: "monkey_std",
+        run: monkey_std::main,
     },
 ];
 
