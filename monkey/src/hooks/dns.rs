@@ -7,7 +7,7 @@
 //! `dlsym(RTLD_NEXT)` by `patch_dns` (or on first use when unpatched).
 
 use std::ffi::{CStr, CString};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use libc::{addrinfo, c_char, c_int};
 
@@ -51,7 +51,7 @@ fn real() -> Option<GetAddrInfo> {
 
 /// A result list from libc's `getaddrinfo`, freed on drop unless taken (a job whose greenlet
 /// was killed drops its result on the worker).
-struct List(*mut addrinfo);
+struct List(AtomicPtr<addrinfo>);
 
 // SAFETY: the list is plain heap memory owned by whoever holds it; glibc's `freeaddrinfo` may
 // run on any thread.
@@ -59,16 +59,17 @@ unsafe impl Send for List {}
 
 impl List {
     /// Takes the list out (not freed).
-    fn take(mut self) -> *mut addrinfo {
-        std::mem::replace(&mut self.0, std::ptr::null_mut())
+    fn take(&self) -> *mut addrinfo {
+        self.0.swap(std::ptr::null_mut(), Ordering::AcqRel)
     }
 }
 
 impl Drop for List {
     fn drop(&mut self) {
-        if !self.0.is_null() {
+        let p = self.take();
+        if !p.is_null() {
             // SAFETY: a list returned by `getaddrinfo`, freed once.
-            unsafe { libc::freeaddrinfo(self.0) };
+            unsafe { libc::freeaddrinfo(p) };
         }
     }
 }
@@ -127,7 +128,7 @@ unsafe fn getaddrinfo_slow(
     // SAFETY: null or the caller's valid addrinfo; only its four input fields count.
     let hints_c =
         unsafe { hints.as_ref() }.map(|h| (h.ai_flags, h.ai_family, h.ai_socktype, h.ai_protocol));
-    let job = gevent_hub::threadpool::default().spawn(move || {
+    let job = gevent_threadpool::default().spawn(move || {
         // SAFETY: zeroed addrinfo is valid (null pointers); the inputs are owned here.
         let mut h: addrinfo = unsafe { std::mem::zeroed() };
         let hp = match hints_c {
@@ -154,14 +155,25 @@ unsafe fn getaddrinfo_slow(
         (
             rc,
             err,
-            List(if rc == 0 { out } else { std::ptr::null_mut() }),
+            List(AtomicPtr::new(if rc == 0 {
+                out
+            } else {
+                std::ptr::null_mut()
+            })),
         )
     });
-    match scope.outside(|| wait_job(job)) {
+    let done = scope.outside(|| wait_job(&job)).map(|()| {
+        job.with_result(|r| match r {
+            Ok((rc, err, list)) => (*rc, *err, list.take()),
+            Err(_) => (libc::EAI_SYSTEM, libc::EIO, std::ptr::null_mut()),
+        })
+        .unwrap_or((libc::EAI_SYSTEM, libc::EIO, std::ptr::null_mut()))
+    });
+    match done {
         Ok((rc, err, list)) => {
             if rc == 0 {
                 // SAFETY: the caller's valid result pointer.
-                unsafe { *res = list.take() };
+                unsafe { *res = list };
                 return scope.ok(0);
             }
             drop(scope);

@@ -1,21 +1,23 @@
 //! `close`, `dup2`, `dup3`: before an fd number is closed or replaced, the greenlets of this
 //! thread waiting on it are woken with `EBADF` (gevent's `cancel_wait`, as when a socket is
-//! closed in another greenlet) and the fd's cached kind is forgotten.
+//! closed in another greenlet), its cached registration is dropped, every thread's
+//! registration of it is marked stale, and the fd's cached kind is forgotten.
 //!
-//! The cache is cleared on every call, patched or not (one atomic store): it must never
+//! The kind cache is cleared on every call, patched or not (one atomic store): it must never
 //! describe a number that was reused.
 
 use libc::c_int;
 
 use crate::fdkind;
-use crate::state::{self, SELECT, SOCKET};
+use crate::state::{self, FD_WAITS};
 use crate::sys;
+use crate::wait;
 
-/// Wakes this thread's greenlets waiting on `fd` (only on a thread whose hooks have waited:
-/// others have no such waiters).
+/// Marks every thread's registration of `fd` stale and wakes this thread's greenlets waiting
+/// on it (on a thread with a running hub, outside another hook's slow path).
 #[inline]
 fn cancel_waiters(fd: c_int) {
-    if state::active(SOCKET | SELECT) && state::armed() {
+    if state::patched(FD_WAITS) {
         cancel_slow(fd);
     }
 }
@@ -23,11 +25,12 @@ fn cancel_waiters(fd: c_int) {
 /// The slow path of [`cancel_waiters`].
 #[inline(never)]
 fn cancel_slow(fd: c_int) {
-    let scope = state::HookScope::enter();
-    // Nothing here can unwind (no wait); a failure of the runtime must still not cross the
-    // `extern "C"` frame.
-    let _ = std::panic::catch_unwind(|| gevent_hub::os::cancel_wait(fd));
-    scope.ok(());
+    wait::fd_closing(fd);
+    if state::has_running_hub() && state::may_wait() {
+        let scope = state::HookScope::enter();
+        wait::cancel_fd(fd);
+        scope.ok(());
+    }
 }
 
 /// `close(2)`.

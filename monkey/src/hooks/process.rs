@@ -8,7 +8,7 @@ use libc::{c_int, pid_t, rusage};
 
 use crate::state::{self, HookScope, SUBPROCESS};
 use crate::sys::{self, errno};
-use crate::wait::{wait_fd, Interest, Outcome};
+use crate::wait::{wait_own_fd, Outcome};
 
 /// Options under which the call passes through.
 const PASS: c_int = libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED;
@@ -70,7 +70,7 @@ unsafe fn wait_slow(pid: pid_t, status: *mut c_int, options: c_int, ru: *mut rus
                 None => break Err(0),
             },
         };
-        match scope.outside(|| wait_fd(fd, Interest::Read, None)) {
+        match scope.outside(|| wait_own_fd(fd)) {
             Outcome::Ready | Outcome::TimedOut => {}
             Outcome::Interrupted(e) => break Err(e),
             Outcome::Closed | Outcome::Unavailable => break Err(0),

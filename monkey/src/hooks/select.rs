@@ -1,6 +1,6 @@
 //! Multiplexing: `poll`, `ppoll` and `select`.
 //!
-//! Inside a greenlet, a call with a non-zero timeout is the hub's `select::poll`: a
+//! Inside a greenlet, a call with a non-zero timeout waits through the hub's reactor: a
 //! zero-timeout `ppoll(2)` first (so what is ready answers at once, with the kernel's exact
 //! `revents`), then a cooperative wait, then another zero-timeout `ppoll(2)` that fills every
 //! `revents` as the kernel reports them (`POLLHUP`, `POLLERR`, `POLLNVAL` included: std's
@@ -9,7 +9,6 @@
 
 use std::time::{Duration, Instant};
 
-use gevent_hub::select::PollFd;
 use libc::{c_int, fd_set, nfds_t, pollfd, sigset_t, timespec, timeval};
 
 use crate::state::{self, HookScope, SELECT};
@@ -40,26 +39,10 @@ unsafe fn poll_coop(fds: *mut pollfd, n: usize, deadline: Option<Instant>) -> Op
     }
     // SAFETY: the caller's promise.
     let raw = unsafe { std::slice::from_raw_parts_mut(fds, n) };
-    let mut ours: Vec<PollFd> = raw.iter().map(|p| PollFd::new(p.fd, p.events)).collect();
-    loop {
-        match scope.outside(|| wait_poll(&mut ours, deadline)) {
-            Ok(count) => {
-                for (r, o) in raw.iter_mut().zip(&ours) {
-                    r.revents = o.revents;
-                }
-                return Some(scope.ok(count as c_int));
-            }
-            // An fd closed by another greenlet: the next round reports it (`POLLNVAL`).
-            Err(Outcome::Closed) => continue,
-            Err(Outcome::Interrupted(e)) => return Some(scope.fail(e)),
-            Err(Outcome::TimedOut) => {
-                for r in raw.iter_mut() {
-                    r.revents = 0;
-                }
-                return Some(scope.ok(0));
-            }
-            Err(_) => return None,
-        }
+    match scope.outside(|| wait_poll(raw, deadline)) {
+        Ok(count) => Some(scope.ok(count as c_int)),
+        Err(Outcome::Interrupted(e)) => Some(scope.fail(e)),
+        Err(_) => None,
     }
 }
 
