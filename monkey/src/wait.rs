@@ -360,9 +360,7 @@ pub(crate) fn wait_poll(fds: &mut [pollfd], deadline: Option<Instant>) -> Result
                         regs.push(r);
                     }
                     // Closed meanwhile: the next round reports it (`POLLNVAL`).
-                    Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
-                        return Ok(Outcome::Closed)
-                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EBADF) => return Ok(Outcome::Closed),
                     Err(_) => return Err(Outcome::Unavailable),
                 }
             }

@@ -365,3 +365,168 @@ fn patching_reports_what_is_patched() {
     assert!(!gevent_monkey::is_patched("thread"));
     assert!(!gevent_monkey::is_patched("os.path"));
 }
+
+#[test]
+fn poll_of_two_fds_waits_cooperatively_with_exact_revents() {
+    patched();
+    let (a, _a2) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (b, b2) = std::os::unix::net::UnixStream::pair().unwrap();
+    let b2 = Rc::new(b2);
+    let b3 = b2.clone();
+    let (fa, fb) = (a.as_raw_fd(), b.as_raw_fd());
+    let ticks = Rc::new(std::cell::Cell::new(0));
+    let t2 = ticks.clone();
+    let ticker = spawn(move || {
+        for _ in 0..5 {
+            sleep(Duration::from_millis(5));
+            t2.set(t2.get() + 1);
+        }
+        (&*b3).write_all(b"x").unwrap();
+    });
+    let mut fds = [
+        libc::pollfd {
+            fd: fa,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: fb,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        // The same fd twice, for both directions: one registration, both asked.
+        libc::pollfd {
+            fd: fb,
+            events: libc::POLLOUT,
+            revents: 0,
+        },
+    ];
+    // SAFETY: our array of three pollfds.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, 5_000) };
+    // b is writable at once: the first round answers.
+    assert_eq!(n, 1);
+    assert_eq!(fds.map(|p| p.revents), [0, 0, libc::POLLOUT]);
+    let mut fds = [
+        libc::pollfd {
+            fd: fa,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: fb,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: as above.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 5_000) };
+    assert_eq!(n, 1);
+    assert_eq!(fds.map(|p| p.revents), [0, libc::POLLIN]);
+    assert_eq!(ticks.get(), 5, "the ticker ran while poll waited");
+    ticker.get().unwrap();
+    // A timeout: 0, revents cleared.
+    let t = Instant::now();
+    let mut fds = [libc::pollfd {
+        fd: fa,
+        events: libc::POLLIN,
+        revents: 7,
+    }];
+    // SAFETY: as above.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 30) };
+    assert_eq!((n, fds[0].revents), (0, 0));
+    assert!(t.elapsed() >= Duration::from_millis(30));
+}
+
+#[test]
+fn a_killed_poll_fails_with_ecanceled() {
+    patched();
+    let (a, _a2) = std::os::unix::net::UnixStream::pair().unwrap();
+    let fd = a.as_raw_fd();
+    let seen = Rc::new(std::cell::Cell::new(None));
+    let s2 = seen.clone();
+    let g = spawn(move || {
+        let mut p = [libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: our array.
+        let n = unsafe { libc::poll(p.as_mut_ptr(), 1, -1) };
+        s2.set(Some((n, std::io::Error::last_os_error().raw_os_error())));
+        sleep(Duration::from_secs(5)); // raises the pending kill
+        unreachable!("the kill was lost");
+    });
+    sleep(Duration::from_millis(10));
+    g.kill();
+    assert!(g.get().unwrap_err().is_killed());
+    assert_eq!(seen.get(), Some((-1, Some(libc::ECANCELED))));
+    drop(a);
+}
+
+#[test]
+fn two_greenlets_reading_one_fd_both_get_data() {
+    patched();
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let a = Rc::new(a);
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let a = a.clone();
+            spawn(move || {
+                let mut buf = [0u8; 1];
+                (&*a).read(&mut buf).unwrap()
+            })
+        })
+        .collect();
+    sleep(Duration::from_millis(10)); // both wait (the second on a watch of its own)
+    b.write_all(b"x").unwrap();
+    sleep(Duration::from_millis(10));
+    b.write_all(b"y").unwrap();
+    for r in readers {
+        assert_eq!(r.get().unwrap(), 1);
+    }
+}
+
+#[test]
+fn an_fd_replaced_by_another_thread_still_wakes() {
+    patched();
+    // A wait registers the fd in this thread's cache.
+    let (a, a2) = std::os::unix::net::UnixStream::pair().unwrap();
+    // The peer stays open (a hang-up would leave the registration ready for good).
+    let a2 = Rc::new(a2);
+    let a3 = a2.clone();
+    let w = spawn(move || {
+        sleep(Duration::from_millis(5));
+        (&*a3).write_all(b"x").unwrap();
+    });
+    let mut buf = [0u8; 1];
+    (&a).read_exact(&mut buf).unwrap();
+    w.get().unwrap();
+    // Another thread puts a new socket under that number (dup2 through the hook, which
+    // closes the old file, without this thread's hub).
+    let old = std::os::fd::IntoRawFd::into_raw_fd(a);
+    let (c, writer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let cfd = c.as_raw_fd();
+    // SAFETY: `old` is ours (taken out of `a`), `cfd` is open.
+    let r = std::thread::spawn(move || unsafe { libc::dup2(cfd, old) })
+        .join()
+        .unwrap();
+    assert_eq!(r, old);
+    drop(c);
+    // SAFETY: `old` now refers to the new socket, owned by nobody else.
+    let mut reader: std::os::unix::net::UnixStream =
+        unsafe { std::os::fd::FromRawFd::from_raw_fd(old) };
+    let writer = Rc::new(writer);
+    let w2 = writer.clone();
+    let w = spawn(move || {
+        sleep(Duration::from_millis(10));
+        (&*w2).write_all(b"y").unwrap();
+    });
+    // Bounded: a stale registration would never report the new socket readable.
+    let mut got = None;
+    let r = gevent_timeout::Timeout::new(Duration::from_secs(5))
+        .run(|| got = Some(reader.read(&mut buf).map_err(|e| e.raw_os_error())));
+    assert!(r.is_ok(), "the read of the reused fd number never woke");
+    assert_eq!(got, Some(Ok(1)));
+    w.get().unwrap();
+    drop(a2);
+}
