@@ -29,7 +29,7 @@
 //! the raw system call (never libc's wrapper, which would be the hook again).
 //!
 //! Inside a greenlet of a thread with a hub (the main greenlet included), a call that would
-//! block waits on the hub instead:
+//! block waits on the hub's reactor instead:
 //!
 //! | family | functions | patched by |
 //! |---|---|---|
@@ -49,6 +49,13 @@
 //! the caller's back: reads and sends pass `MSG_DONTWAIT` per call; `connect` and `accept` set
 //! `O_NONBLOCK` for that one call only (as std's `connect_timeout` does).
 //!
+//! Waits go through the hub's reactor: each thread keeps one registration per fd number
+//! (made at the fd's first wait, kept until the `close`, `dup2` or `dup3` hook sees the number
+//! closed or replaced, on any thread), so a wait costs no `epoll_ctl`. An fd closed where no
+//! hook sees it (glibc's `fclose` of a socket opened with `fdopen`, `close_range`, a raw system
+//! call) while a greenlet thread has it registered leaves a registration that never wakes for
+//! a new file given that number: close such sockets with `close`.
+//!
 //! Calls made before `main`, in a forked child before `exec` (the child starts unpatched), on
 //! threads without a hub (the thread pool's workers, for example), in the hub itself and
 //! while a thread is being torn down pass straight through, without allocating or locking.
@@ -62,10 +69,12 @@
 //! returns early as if it had slept (std asserts that a sleep fails only with `EINTR`). The
 //! kill or timeout itself stays pending on the greenlet: it is raised at the greenlet's next
 //! wait made from Rust (`gevent::sleep`, a join, an event, a gevent socket), which usually
-//! comes right after the library gives up on its failed call. A `Timeout::run` (or
-//! `with_timeout`) around the call takes its own timeout back when it returns, so the caller
-//! sees the library's error. A kill that arrives while a foreign library is waiting is
-//! therefore delivered late, after the library returns, not in the middle of it.
+//! comes right after the library gives up on its failed call, or when the greenlet's function
+//! returns (the greenlet then ends killed). A `Timeout::run` (or `with_timeout`) around the
+//! call takes its own timeout back when the block returns and returns `Err(timeout)`: the
+//! block saw the library's error (`ETIMEDOUT`), and the caller learns that the timeout was the
+//! cause. A kill that arrives while a foreign library is waiting is therefore delivered late,
+//! after the library returns, not in the middle of it.
 //!
 //! [`Timeout`]: gevent_timeout::Timeout
 //!
