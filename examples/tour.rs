@@ -5,7 +5,8 @@
 //! synchronisation (events, semaphores, greenlet-local storage, timeouts), queues and pools,
 //! networking (a server and many clients, concurrent downloads, UDP), child processes; then
 //! the raw greenlets underneath (switching, parents, arguments, resuming, killing), as in
-//! greenlet's documentation.
+//! greenlet's documentation; and last monkey patching (std's own blocking calls made
+//! cooperative).
 //!
 //! Run it with `cargo run --release --example tour`, or `cargo run --example tour -- WORD...`
 //! for the sections whose title contains one of the words (case does not matter).
@@ -56,6 +57,8 @@ mod greenlet_resume;
 mod greenlet_switch;
 #[path = "greenlet_throw.rs"]
 mod greenlet_throw;
+#[path = "monkey_std.rs"]
+mod monkey_std;
 #[path = "pool_group.rs"]
 mod pool_group;
 #[path = "pool_imap_unordered.rs"]
@@ -255,6 +258,13 @@ const SECTIONS: &[Section] = &[
         title: "Raw greenlets: killing with GreenletExit, throwing, dropping",
         example: "greenlet_throw",
         run: greenlet_throw::main,
+    },
+    // Monkey patching (crate `gevent-monkey`, `gevent::monkey` with the feature `monkey`).
+    // Last: it patches the process.
+    Section {
+        title: "Monkey patching: std's sleeps, sockets and children in greenlets",
+        example: "monkey_std",
+        run: monkey_std::main,
     },
 ];
 

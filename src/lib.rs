@@ -26,6 +26,8 @@
 //!   `server::http::HttpServer`).
 //! * TLS (feature `tls`): `ssl` (`TlsStream`, `TlsAcceptor`, `TlsConnector`; rustls over the
 //!   cooperative sockets).
+//! * Monkey patching (feature `monkey`): `monkey::patch_all()` makes std's, other crates' and
+//!   C libraries' blocking calls cooperative inside greenlets.
 //! * Low level: [`greenlet`] (raw greenlets: `switch`, `throw`, parents), [`park`] and
 //!   [`Unparker`] (how every wait is built), [`reactor`] (how every fd wait is built:
 //!   `IoSource`, `Registration`).
@@ -104,3 +106,10 @@ pub use gevent_local::greenlet_local;
 #[cfg(feature = "tls")]
 #[doc(inline)]
 pub use gevent_ssl as ssl;
+
+/// Monkey patching (gevent's `gevent.monkey`, facade feature `monkey`): after
+/// [`patch_all()`](monkey::patch_all), blocking libc calls made inside greenlets by std,
+/// third-party crates and C libraries wait cooperatively.
+#[cfg(feature = "monkey")]
+#[doc(inline)]
+pub use gevent_monkey as monkey;

@@ -295,7 +295,7 @@ const VARYING: &[(&str, &str)] = &[
 ];
 
 /// The tour prints every section: its title, the example to run for it, then exactly that
-/// example's output; the gevent sections come first, the raw greenlets last.
+/// example's output; the gevent sections come first, then the raw greenlets, and monkey patching last.
 #[test]
 fn tour_runs_every_section() {
     let out = run("tour", &[]);
@@ -343,11 +343,15 @@ fn tour_runs_every_section() {
         assert!(names.iter().any(|n| n == name), "no section runs {name}");
     }
     let first_raw = names.iter().position(|n| n.starts_with("greenlet_"));
-    let last_gevent = names.iter().rposition(|n| !n.starts_with("greenlet_"));
+    let last_gevent = names
+        .iter()
+        .rposition(|n| !n.starts_with("greenlet_") && !n.starts_with("monkey_"));
     assert!(
         first_raw > last_gevent,
-        "raw greenlets come last: {names:?}"
+        "raw greenlets come after the gevent sections: {names:?}"
     );
+    // Monkey patching patches the process: nothing runs after it.
+    assert_eq!(names.last().map(String::as_str), Some("monkey_std"), "{names:?}");
     for net in ["echo_many", "fetch", "udp_echo"] {
         assert!(
             names.iter().any(|n| n == net),

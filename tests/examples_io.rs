@@ -73,7 +73,19 @@ fn echo_client_alone() {
 /// waiting for its echo; then `echo_client` against it.
 #[test]
 fn echo_server_serves_concurrent_clients() {
-    let server = Server::start("echo_server", &["127.0.0.1:0"]);
+    check_echo_server("echo_server");
+}
+
+/// `monkey_echo_server` (std sockets under `patch_all()`) passes the same test.
+#[test]
+fn monkey_echo_server_serves_concurrent_clients() {
+    check_echo_server("monkey_echo_server");
+}
+
+/// Starts the echo server example `name`, drives it with 20 concurrent clients and
+/// `echo_client`.
+fn check_echo_server(name: &str) {
+    let server = Server::start(name, &["127.0.0.1:0"]);
     assert!(server.first_line.starts_with("listening on 127.0.0.1:"));
     let addr = server.addr();
     let threads: Vec<_> = (0..20u8)
@@ -109,6 +121,17 @@ fn fetch_runs_the_downloads_concurrently() {
         .collect();
     expected.push_str("fetched 50 pages concurrently: true\n");
     expected.push_str("the server accepted 50 connections\n");
+    assert_eq!(out, expected);
+}
+
+/// `monkey_fetch`: `ureq` GETs against a slow local server, concurrently.
+#[test]
+fn monkey_fetch_runs_ureq_requests_concurrently() {
+    let out = run("monkey_fetch", &["20"]);
+    let mut expected: String = (0..20)
+        .map(|i| format!("/{i}: 200 OK: page {i}\n"))
+        .collect();
+    expected.push_str("fetched 20 pages concurrently: true\n");
     assert_eq!(out, expected);
 }
 

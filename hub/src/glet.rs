@@ -526,7 +526,14 @@ impl<T: 'static> Greenlet<T> {
             return; // killed before it ran
         }
         self.inner.life.set(Life::Running);
-        let r = panic::catch_unwind(AssertUnwindSafe(f));
+        let r = panic::catch_unwind(AssertUnwindSafe(|| {
+            let v = f();
+            // A kill or timeout still pending when the function returns (a wait that could not
+            // unwind, such as a libc hook's, turned it into an error) is raised here: the
+            // greenlet ends killed (or with the timeout), not successful.
+            crate::park::raise_pending();
+            v
+        }));
         let outcome = match r {
             Ok(v) => Ok(v),
             Err(p) if p.is::<GreenletExit>() => Err(GreenletError::killed()),

@@ -74,6 +74,87 @@ thread_local! {
     /// Tears the hub down when the thread exits; first used (so its destructor registered)
     /// once everything the teardown needs exists.
     static TEARDOWN: TeardownGuard = const { TeardownGuard };
+    /// What runs on this thread ([`thread_state`]): `STATE_*` bits. A const `Cell` without a
+    /// destructor, so reading it is one thread-local load, valid at any point of the thread's
+    /// life (before `main`, in signal handlers, during thread-local destruction).
+    static THREAD_STATE: Cell<u8> = const { Cell::new(0) };
+}
+
+/// [`THREAD_STATE`] bit: this thread has a hub.
+const STATE_HUB: u8 = 1;
+/// [`THREAD_STATE`] bit: the hub's loop runs (inside `Scheduler::schedule`: callbacks, timers,
+/// the poller).
+const STATE_IN_LOOP: u8 = 2;
+/// [`THREAD_STATE`] bit: the hub is being torn down, or is closed (set before the teardown
+/// touches anything, never cleared).
+const STATE_TEARDOWN: u8 = 4;
+
+/// What code running on this thread is, as far as waiting goes: see [`thread_state`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::{thread_state, ThreadState};
+/// let t = std::thread::spawn(|| {
+///     assert_eq!(thread_state(), ThreadState::NoHub);
+///     gevent_hub::sleep(std::time::Duration::ZERO); // creates the hub
+///     thread_state()
+/// });
+/// assert_eq!(t.join().unwrap(), ThreadState::InGreenlet);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreadState {
+    /// The thread has no hub (none was created yet): a wait would create one.
+    NoHub,
+    /// A greenlet of the thread's hub runs (the main greenlet included): it may wait.
+    InGreenlet,
+    /// The hub's loop runs (a callback, a timer, a link): nothing may wait here.
+    InHub,
+    /// The hub is being torn down at thread exit, or was: greenlets killed by the teardown may
+    /// still run, but code that waits on its own terms (libc hooks) must not.
+    TearingDown,
+}
+
+/// What runs on this thread: no hub yet, a greenlet, the hub's loop, or the hub's teardown.
+/// One thread-local load (a const `Cell<u8>` without destructor), valid at any time, also
+/// before `main`, in a signal handler and while thread-locals are destroyed: what the
+/// `monkey` crate's libc hooks test before anything else (a thread without a hub pays
+/// nothing more). Set when the hub is created, around each run of its loop, and before its
+/// teardown drops anything.
+///
+/// # Examples
+///
+/// ```
+/// use gevent_hub::{get_hub, thread_state, ThreadState};
+/// gevent_hub::sleep(std::time::Duration::ZERO);
+/// assert_eq!(thread_state(), ThreadState::InGreenlet);
+/// let seen = std::rc::Rc::new(std::cell::Cell::new(None));
+/// let s2 = seen.clone();
+/// get_hub().run_callback(move || s2.set(Some(thread_state())));
+/// gevent_hub::sleep(std::time::Duration::ZERO);
+/// assert_eq!(seen.get(), Some(ThreadState::InHub));
+/// ```
+///
+/// # Switches
+///
+/// Never.
+#[inline(always)]
+pub fn thread_state() -> ThreadState {
+    match THREAD_STATE.with(Cell::get) {
+        STATE_HUB => ThreadState::InGreenlet,
+        0 => ThreadState::NoHub,
+        s if s & STATE_TEARDOWN != 0 => ThreadState::TearingDown,
+        _ => ThreadState::InHub,
+    }
+}
+
+/// Sets or clears `bit` of this thread's [`thread_state`].
+#[inline(always)]
+fn set_thread_state(bit: u8, on: bool) {
+    THREAD_STATE.with(|s| {
+        let v = s.get();
+        s.set(if on { v | bit } else { v & !bit })
+    });
 }
 
 /// What a timer does when it fires.
@@ -177,7 +258,8 @@ pub struct HubInner {
     pub(crate) monitor: Monitor,
     /// Greenlets in `Hub::join`, woken when the loop runs dry.
     joiners: RefCell<Vec<Unparker>>,
-    /// Whether the loop is inside `schedule` (for `is_in_loop`).
+    /// Whether the loop is inside `schedule` (for `is_in_loop`; mirrored in the thread's
+    /// [`thread_state`] by `set_in_loop`).
     in_loop: Cell<bool>,
     /// Running, tearing down, or closed.
     life: Cell<Life>,
@@ -257,6 +339,7 @@ impl Hub {
         let g = greenlet::install_scheduler(inner.clone());
         let _ = inner.greenlet.set(g);
         crate::monitor::start_if_configured(&inner.monitor);
+        set_thread_state(STATE_HUB, true);
         Ok(Hub(inner))
     }
 
@@ -770,7 +853,7 @@ impl HubInner {
 
 impl Scheduler for HubInner {
     fn schedule(&self, msg: Message) -> (RawGreenlet, Message) {
-        self.in_loop.set(true);
+        self.set_in_loop(true);
         match msg {
             Message::Value(v) => drop(v),
             m => self.incoming(m),
@@ -791,7 +874,7 @@ impl Scheduler for HubInner {
             let next = self.ready.borrow_mut().pop_front();
             if let Some((g, m)) = next {
                 self.monitor.switching_to(&g);
-                self.in_loop.set(false);
+                self.set_in_loop(false);
                 return (g, m);
             }
             self.budget.set(BUDGET);
@@ -805,7 +888,7 @@ impl Scheduler for HubInner {
                 if woke {
                     continue;
                 }
-                self.in_loop.set(false);
+                self.set_in_loop(false);
                 if self.life.get() == Life::TearingDown {
                     // A teardown round is over, and main is not parked: it threw into a
                     // greenlet suspended outside the hub (see `kill_all`).
@@ -819,6 +902,13 @@ impl Scheduler for HubInner {
 }
 
 impl HubInner {
+    /// Records whether the loop runs (`in_loop` and the thread's [`thread_state`]).
+    #[inline(always)]
+    fn set_in_loop(&self, on: bool) {
+        self.in_loop.set(on);
+        set_thread_state(STATE_IN_LOOP, on);
+    }
+
     /// Handles what a raw greenlet left the hub when it died: its panic, or a start failure.
     #[cold]
     #[inline(never)]
@@ -862,6 +952,8 @@ struct TeardownGuard;
 
 impl Drop for TeardownGuard {
     fn drop(&mut self) {
+        // First: code that waits on its own terms (libc hooks) passes through from now on.
+        set_thread_state(STATE_TEARDOWN, true);
         let Some(hub) = HUB.try_with(|h| h.borrow().clone()).ok().flatten() else {
             return;
         };

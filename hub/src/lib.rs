@@ -48,9 +48,11 @@
 //!
 //! 1. An interrupt aimed at a greenlet parked in an ordinary wait ends that wait: it is raised
 //!    there. Aimed at a greenlet that is not parked (running, or already woken and not yet
-//!    run), it is kept *pending* and raised at the greenlet's next wait. A woken wait returns
-//!    its value: an interrupt that comes after the wake never takes it away (a hand-over, such
-//!    as a queue item or a lock, is never lost), it is raised at the next wait.
+//!    run), it is kept *pending* and raised at the greenlet's next wait, or when its function
+//!    returns (a [`Greenlet`] whose function returns with an interrupt pending ends killed, or
+//!    with the timeout, not successful). A woken wait returns its value: an interrupt that
+//!    comes after the wake never takes it away (a hand-over, such as a queue item or a lock,
+//!    is never lost), it is raised at the next wait.
 //! 2. Several pending interrupts are raised one per wait: kills first, in the order they came,
 //!    then timeouts, in the order they fired. **A kill is never lost to a timeout** and always
 //!    goes first; a timeout pending behind a kill stays pending (and goes with the greenlet if
@@ -67,9 +69,11 @@
 //!    and what is pending goes with it). Bound such waits with an explicit time limit
 //!    (`join_timeout`, `get_timeout`, ...), which still works there.
 //! 5. [`park_no_unwind`] never unwinds: an interrupt ends it (also during unwinding) and is
-//!    returned as a value while it stays pending, to be raised at the next ordinary wait. It is
-//!    for waits that cannot unwind, such as the libc hooks of the `monkey` crate (`extern "C"`
-//!    functions, which a panic cannot leave).
+//!    returned as a value while it stays pending, to be raised at the next ordinary wait (or
+//!    when the greenlet's function returns, as in rule 1). It is for waits that cannot
+//!    unwind, such as the libc hooks of the `monkey` crate (`extern "C"` functions, which a
+//!    panic cannot leave). A `Timeout::run` whose own timeout ended such a wait and is still
+//!    pending when its block returns returns `Err(timeout)` ([`timeout_reported`]).
 //!
 //! ## Which greenlet is unwinding
 //!
@@ -130,11 +134,11 @@ pub use crate::glet::{
     kill, killall, killall_with, spawn, spawn_later, spawn_raw, Greenlet, KillOptions, Killable,
     LinkId, Run,
 };
-pub use crate::hub::{get_hub, HoldGuard, Hub, RemoteHub, Timer};
+pub use crate::hub::{get_hub, thread_state, HoldGuard, Hub, RemoteHub, ThreadState, Timer};
 pub use crate::park::{
     park, park_no_unwind, park_timeout, pending_interrupt, raise_pending, revoke_timeout,
-    throw_into, throw_timeout_into, timeout_pending, InterruptKind, Panic, ParkError, TimedOut,
-    Unparker,
+    throw_into, throw_timeout_into, timeout_pending, timeout_reported, InterruptKind, Panic,
+    ParkError, TimedOut, Unparker,
 };
 pub use crate::signal::{signal_handler, SignalHandle};
 pub use crate::wait::{

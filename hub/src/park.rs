@@ -78,6 +78,9 @@ struct Pending {
     key: u64,
     /// What is raised.
     payload: Panic,
+    /// It was returned as a value by a [`park_no_unwind`] (the wait failed because of it):
+    /// what [`timeout_reported`] tells.
+    reported: bool,
 }
 
 /// The side data of a greenlet's `WaitState`: its pending interrupts, in arrival order.
@@ -118,6 +121,20 @@ fn next_kind(st: &WaitState) -> Option<InterruptKind> {
         return None;
     }
     with_pending(st, |l| next_index(l).map(|i| l[i].kind))
+}
+
+/// The kind of the interrupt `st`'s greenlet would raise next, marked as reported by a
+/// [`park_no_unwind`].
+fn report_next(st: &WaitState) -> Option<InterruptKind> {
+    if st.word() & HAS_PENDING == 0 {
+        return None;
+    }
+    with_pending(st, |l| {
+        next_index(l).map(|i| {
+            l[i].reported = true;
+            l[i].kind
+        })
+    })
 }
 
 /// Takes the interrupt to raise next.
@@ -694,7 +711,7 @@ pub fn park_no_unwind(
         wait_in_hub();
     }
     let st = cur.wait_state();
-    if let Some(kind) = next_kind(st) {
+    if let Some(kind) = report_next(st) {
         return Err(ParkError::Interrupted(kind));
     }
     let unwinding = std::thread::panicking() && unwinding_now(st);
@@ -710,7 +727,7 @@ pub fn park_no_unwind(
         Resumed::Woken(v) if v.is::<TimeoutMarker>() => Err(ParkError::TimedOut),
         Resumed::Woken(v) => Ok(v),
         Resumed::Interrupted => Err(ParkError::Interrupted(
-            next_kind(st).unwrap_or(InterruptKind::Kill),
+            report_next(st).unwrap_or(InterruptKind::Kill),
         )),
         Resumed::Thrown(p) => {
             with_pending(st, |l| {
@@ -718,6 +735,7 @@ pub fn park_no_unwind(
                     kind: InterruptKind::Kill,
                     key: 0,
                     payload: p,
+                    reported: true,
                 })
             });
             Err(ParkError::Interrupted(InterruptKind::Kill))
@@ -737,7 +755,14 @@ fn interrupt(g: &RawGreenlet, kind: InterruptKind, key: u64, payload: Panic) {
         return;
     }
     let st = g.wait_state();
-    with_pending(st, |l| l.push(Pending { kind, key, payload }));
+    with_pending(st, |l| {
+        l.push(Pending {
+            kind,
+            key,
+            payload,
+            reported: false,
+        })
+    });
     let w = st.word();
     if w & PHASE == PARKED && w & SHIELDED == 0 {
         st.set_word((w & !PHASE) | INTERRUPTED);
@@ -873,6 +898,39 @@ pub fn timeout_pending(g: &RawGreenlet, key: u64) -> bool {
     with_pending(st, |l| {
         l.iter()
             .any(|p| p.kind == InterruptKind::Timeout && p.key == key)
+    })
+}
+
+/// Whether the timeout `key` given to [`throw_timeout_into`] for `g` is still pending and was
+/// returned by a [`park_no_unwind`] as [`ParkError::Interrupted`]: a wait that cannot unwind
+/// (a libc hook) failed because of it. `Timeout::run` uses it: such a timeout ended the block
+/// (as an error of the call it interrupted) without being raised, and `run` reports it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent_hub::{park_no_unwind, throw_timeout_into, timeout_pending, timeout_reported};
+/// let me = greenlet::getcurrent();
+/// throw_timeout_into(&me, 5, Box::new("late"));
+/// assert!(timeout_pending(&me, 5) && !timeout_reported(&me, 5));
+/// assert!(park_no_unwind(Some(Duration::from_secs(1)), |_u| {}).is_err()); // fails at once
+/// assert!(timeout_reported(&me, 5));
+/// gevent_hub::revoke_timeout(&me, 5);
+/// assert!(!timeout_reported(&me, 5));
+/// ```
+///
+/// # Switches
+///
+/// Never.
+pub fn timeout_reported(g: &RawGreenlet, key: u64) -> bool {
+    let st = g.wait_state();
+    if st.word() & HAS_PENDING == 0 {
+        return false;
+    }
+    with_pending(st, |l| {
+        l.iter()
+            .any(|p| p.kind == InterruptKind::Timeout && p.key == key && p.reported)
     })
 }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use gevent_hub::{
     get_hub, park, park_no_unwind, pending_interrupt, raise_pending, revoke_timeout, sleep, spawn,
-    throw_into, throw_timeout_into, timeout_pending, InterruptKind, ParkError, Unparker,
+    throw_into, throw_timeout_into, timeout_pending, timeout_reported, InterruptKind, ParkError,
+    Unparker,
 };
 use greenlet::{GreenletExit, Value};
 
@@ -149,6 +150,76 @@ fn park_no_unwind_returns_the_interrupt_and_keeps_it_pending() {
     sleep(Duration::ZERO);
     throw_timeout_into(&g.raw().unwrap(), 4, Box::new("deadline"));
     assert_eq!(g.get().unwrap(), "deadline");
+}
+
+/// A greenlet whose function returns while an interrupt is pending (a no-unwind wait turned it
+/// into a value, and nothing waited since) ends killed, not successful: the interrupt is raised
+/// when the function returns.
+#[test]
+fn a_kill_pending_when_the_function_returns_ends_the_greenlet_killed() {
+    let reached = Rc::new(Cell::new(false));
+    let r2 = reached.clone();
+    let g = spawn(move || {
+        let r = park_no_unwind(None, |_u| {});
+        assert_eq!(r.err(), Some(ParkError::Interrupted(InterruptKind::Kill)));
+        r2.set(true);
+        "returned"
+    });
+    sleep(Duration::ZERO);
+    g.kill();
+    assert!(g.get().unwrap_err().is_killed());
+    assert!(reached.get(), "the function ran to its end");
+}
+
+/// The same for a timeout: the greenlet ends with it as its exception.
+#[test]
+fn a_timeout_pending_when_the_function_returns_is_raised_there() {
+    let g = spawn(|| {
+        let r = park_no_unwind(None, |_u| {});
+        assert_eq!(
+            r.err(),
+            Some(ParkError::Interrupted(InterruptKind::Timeout))
+        );
+        "returned"
+    });
+    sleep(Duration::ZERO);
+    throw_timeout_into(&g.raw().unwrap(), 6, Box::new("deadline"));
+    let e = g.get().unwrap_err();
+    assert!(!e.is_killed());
+    assert!(e.to_string().contains("deadline"), "{e}");
+}
+
+/// `timeout_reported` tells a timeout that a no-unwind wait returned as a value from one that
+/// only fired (the greenlet was woken first).
+#[test]
+fn timeout_reported_only_after_a_no_unwind_wait_returned_it() {
+    let g = spawn(|| {
+        let me = greenlet::getcurrent();
+        let woken = park_no_unwind(None, |u| {
+            get_hub().run_callback(move || {
+                u.wake(Value::empty());
+            })
+        });
+        assert!(woken.is_ok());
+        // Fired meanwhile (after the wake): pending, not reported.
+        let before = (timeout_pending(&me, 8), timeout_reported(&me, 8));
+        let r = park_no_unwind(None, |_u| unreachable!());
+        let after = timeout_reported(&me, 8);
+        assert!(revoke_timeout(&me, 8));
+        (before, r.err(), after, timeout_reported(&me, 8))
+    });
+    let raw = g.raw().unwrap();
+    sleep(Duration::ZERO); // g parks; its waker runs before this greenlet goes on
+    get_hub().run_callback(move || throw_timeout_into(&raw, 8, Box::new("t")));
+    assert_eq!(
+        g.get().unwrap(),
+        (
+            (true, false),
+            Some(ParkError::Interrupted(InterruptKind::Timeout)),
+            true,
+            false
+        )
+    );
 }
 
 #[test]

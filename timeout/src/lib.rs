@@ -67,7 +67,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use gevent_hub::{get_hub, revoke_timeout, throw_timeout_into, timeout_pending, Timer};
+use gevent_hub::{
+    get_hub, revoke_timeout, throw_timeout_into, timeout_pending, timeout_reported, Timer,
+};
 
 /// Numbers timeouts, process-wide (a `Timeout` may be sent to another thread as a payload).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -364,6 +366,12 @@ impl Timeout {
     /// Only this timeout is caught: a kill, a panic, or any other `Timeout` unwinding out of
     /// `f` goes on unwinding (after this one is cancelled).
     ///
+    /// If the timeout ended a wait that could not unwind (a libc hook of `gevent-monkey`, which
+    /// made the call fail with `ETIMEDOUT` instead of raising), `run` still returns
+    /// `Err(timeout)` when `f` returns: `f` did not finish in time, and its value is dropped.
+    /// (A timeout that fires after `f`'s last wait was woken, and is never raised, is only
+    /// cancelled: `f` finished.)
+    ///
     /// # Errors
     ///
     /// This `Timeout`, if it expired while `f` ran.
@@ -405,8 +413,12 @@ impl Timeout {
                 r.remove(i);
             }
         });
+        // Its own timeout ended a wait of `f` that cannot unwind (a libc hook's, which turned it
+        // into an error) and was never raised: `f` did not finish in time.
+        let fired = r.is_ok() && timeout_reported(&greenlet::getcurrent(), self.id);
         self.cancel();
         match r {
+            Ok(_) if fired => Err(self.clone()),
             Ok(v) => Ok(v),
             Err(p) => match p.downcast::<Timeout>() {
                 Ok(t) if *t == *self => Err(*t),

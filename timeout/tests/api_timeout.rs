@@ -285,3 +285,22 @@ fn drops_run() {
     assert!(r.is_err());
     assert!(dropped.get());
 }
+
+/// A timeout that ended a wait which cannot unwind (a libc hook's, which fails its call with
+/// `ETIMEDOUT` instead of raising) makes `run` return it, even though the block returned.
+#[test]
+fn a_timeout_turned_into_an_error_by_a_no_unwind_wait_is_run_s_error() {
+    let t = Timeout::new(DELAY);
+    let r = t.run(|| {
+        let r = gevent_hub::park_no_unwind(None, |_u| {});
+        assert_eq!(
+            r.err(),
+            Some(gevent_hub::ParkError::Interrupted(
+                gevent_hub::InterruptKind::Timeout
+            ))
+        );
+        "the hook's caller gave up"
+    });
+    assert_eq!(r, Err(t));
+    sleep(Duration::from_millis(5)); // taken back by `run`: not raised later
+}

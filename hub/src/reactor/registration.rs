@@ -535,6 +535,32 @@ impl Registration {
         }
     }
 
+    /// Whether the registration was taken out of the poller: by [`cancel_wait`](super::cancel_wait)
+    /// for its fd, by the drop of the [`IoSource`](super::IoSource) that owns the fd, or by
+    /// the hub's teardown. Its waits then fail with `EBADF` at once; a cache of raw
+    /// registrations replaces such an entry with a fresh one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::{AsFd, AsRawFd};
+    /// use gevent_hub::reactor::{cancel_wait, Registration};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// // SAFETY: `a` outlives the registration.
+    /// let reg = unsafe { Registration::from_raw_fd(a.as_raw_fd()) }.unwrap();
+    /// assert!(!reg.is_closed());
+    /// cancel_wait(a.as_fd());
+    /// assert!(reg.is_closed());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        self.st.gone.get()
+    }
+
     /// The fd number this registration is for (for messages; a watch registers a `dup`).
     ///
     /// # Examples
