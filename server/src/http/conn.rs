@@ -473,11 +473,16 @@ impl Conn {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         // Built in place: the head is parsed straight into the request the handler gets.
-        let mut req = Request::new(Body::incoming(self.clone(), seq));
-        let info: HeadInfo = match head::parse_into(h, &cfg.head, &mut req) {
+        // It goes to the handler through a slot, so that the unwind guard moves a pointer
+        // rather than the large `http` structures (and the response comes back the same way).
+        let mut req_slot = Some(Request::new(Body::incoming(self.clone(), seq)));
+        let Some(req) = req_slot.as_mut() else {
+            return false;
+        };
+        let info: HeadInfo = match head::parse_into(h, &cfg.head, req) {
             Ok(i) => i,
             Err(r) => {
-                drop(req);
+                drop(req_slot);
                 self.reject(r);
                 return false;
             }
@@ -490,7 +495,7 @@ impl Conn {
                 Framing::Length(n) => {
                     if cfg.max_body.is_some_and(|m| n > m) {
                         drop(io);
-                        drop(req);
+                        drop(req_slot);
                         self.reject(Reject {
                             status: StatusCode::PAYLOAD_TOO_LARGE,
                             reason: "request body too large",
@@ -516,10 +521,16 @@ impl Conn {
             AccessLog::Off => None,
             _ => Some((req.method().clone(), req.uri().clone(), Instant::now())),
         };
-        let handler = shared.handler.clone();
-        let result = panic::catch_unwind(AssertUnwindSafe(move || handler(req)));
-        let resp = match result {
-            Ok(r) => Some(r),
+        let mut resp_slot: Option<Response<Body>> = None;
+        let handler = &*shared.handler;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            if req_slot.is_some() {
+                resp_slot = Some(handler(req_slot.take().expect("checked")));
+            }
+        }));
+        drop(req_slot);
+        let ok = match result {
+            Ok(()) => true,
             Err(p) if is_kill(&*p) => panic::resume_unwind(p),
             Err(p) => {
                 tracing::error!(
@@ -527,7 +538,7 @@ impl Conn {
                     panic = panic_message(&*p),
                     "gevent-server: the HTTP handler panicked; answering 500"
                 );
-                None
+                false
             }
         };
         let io = self.io.borrow_mut();
@@ -555,22 +566,25 @@ impl Conn {
                 None
             }
         };
-        let resp = match (forced, resp) {
+        match (forced, ok) {
             (Some(status), _) => {
                 keep = false;
                 drain = false;
-                error_response(status)
+                resp_slot = Some(error_response(status));
             }
-            (None, Some(r)) => r,
-            (None, None) => {
+            (None, true) => {}
+            (None, false) => {
                 keep = false;
                 drain = false;
-                error_response(StatusCode::INTERNAL_SERVER_ERROR)
+                resp_slot = Some(error_response(StatusCode::INTERNAL_SERVER_ERROR));
             }
-        };
+        }
         if shared.stopping.get() {
             keep = false;
         }
+        let Some(resp) = resp_slot.as_mut() else {
+            return false; // not reached: the handler returned or a response was made
+        };
         let status = resp.status();
         drop(io);
         let sent = match self.write_response(resp, version, is_head, &mut keep) {
@@ -607,7 +621,12 @@ impl Conn {
         tracing::debug!(peer = %self.info.peer_addr, status = %r.status, reason = r.reason, "gevent-server: request rejected");
         let mut keep = false;
         if self
-            .write_response(error_response(r.status), Version::HTTP_11, false, &mut keep)
+            .write_response(
+                &mut error_response(r.status),
+                Version::HTTP_11,
+                false,
+                &mut keep,
+            )
             .is_ok()
         {
             self.io.borrow_mut().lingering_close(&self.stream);
@@ -620,14 +639,15 @@ impl Conn {
     /// body)`) can use them in between.
     fn write_response(
         &self,
-        resp: Response<Body>,
+        resp: &mut Response<Body>,
         version: Version,
         is_head: bool,
         keep: &mut bool,
     ) -> io::Result<Option<u64>> {
         let cfg = &*self.shared.cfg;
-        let (parts, mut body) = resp.into_parts();
-        let status = parts.status;
+        let mut body = std::mem::take(resp.body_mut());
+        let status = resp.status();
+        let headers = resp.headers();
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
@@ -654,8 +674,7 @@ impl Conn {
         }
         // A reader with a Content-Length set by the handler is a sized body.
         if let Kind::Reader(_) = body.kind {
-            if let Some(n) = parts
-                .headers
+            if let Some(n) = headers
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
             {
@@ -694,7 +713,7 @@ impl Conn {
         w.extend_from_slice(status_line(status).as_bytes());
         let mut has_date = false;
         let mut has_server = false;
-        for (name, value) in parts.headers.iter() {
+        for (name, value) in headers.iter() {
             if name == CONNECTION {
                 if has_token(value.as_bytes(), b"close") {
                     *keep = false;

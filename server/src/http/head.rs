@@ -254,7 +254,7 @@ pub fn parse_into<B>(
     };
     let path = parsed.path.unwrap_or("");
     let uri = if path == "/" {
-        Uri::from_static("/")
+        Uri::default() // "/", without parsing
     } else {
         Uri::from_maybe_shared(head.slice_ref(path.as_bytes()))
             .map_err(|_| Reject::bad("invalid request target"))?
@@ -377,10 +377,18 @@ fn parse_length(s: &[u8]) -> Option<u64> {
 /// A plausible `Host` value: `uri-host [":" port]` characters only (RFC 3986 reg-name,
 /// IP-literal, port), possibly empty (RFC 9112 §3.2 allows an empty Host).
 fn valid_host(v: &[u8]) -> bool {
-    v.iter().all(|&b| {
-        b.is_ascii_alphanumeric()
+    v.iter().all(|&b| HOST_CHARS[b as usize])
+}
+
+/// The bytes [`valid_host`] accepts.
+static HOST_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
             || matches!(
-                b,
+                c,
                 b'-' | b'.'
                     | b'_'
                     | b'~'
@@ -399,6 +407,8 @@ fn valid_host(v: &[u8]) -> bool {
                     | b':'
                     | b'['
                     | b']'
-            )
-    })
-}
+            );
+        b += 1;
+    }
+    t
+};
