@@ -1,6 +1,7 @@
 //! Runs the TLS examples (feature `tls`): `tls_echo_client` alone (its own server), and
 //! `tls_echo_server` driven by `tls_echo_client` and by a std-thread rustls client that trusts
-//! the certificate file the server wrote.
+//! the certificate file the server wrote; `https_hello` driven by `curl --cacert` (curl must be
+//! installed: the test fails without it, and `.ci/run` installs it).
 
 #![cfg(feature = "tls")]
 
