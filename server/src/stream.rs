@@ -3,6 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -251,6 +252,9 @@ impl StreamServer {
             addr: addr.into_server_addr(),
             cfg: Config::default(),
             source: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            stream: PhantomData,
         }
     }
 
@@ -755,7 +759,9 @@ fn worker_main(
     done.send(());
 }
 
-/// Builder of [`StreamServer`] (see [`StreamServer::builder`]).
+/// Builder of [`StreamServer`] (see [`StreamServer::builder`]). `S` is the stream the
+/// handlers get: gevent's [`TcpStream`], or after [`tls`](StreamBuilder::tls) (feature
+/// `tls`) a `TlsStream<TcpStream>`.
 ///
 /// # Examples
 ///
@@ -771,16 +777,34 @@ fn worker_main(
 ///     .unwrap();
 /// # drop(s);
 /// ```
-pub struct StreamBuilder {
+pub struct StreamBuilder<S = TcpStream> {
     /// Where to listen.
     addr: Addr,
     /// The settings so far.
     cfg: Config,
     /// The handler or factory, once given.
     source: Option<Source>,
+    /// TLS: the acceptor and the handler waiting for it.
+    #[cfg(feature = "tls")]
+    tls: Option<TlsOptions>,
+    /// The stream type the handlers get.
+    stream: PhantomData<fn(S)>,
 }
 
-impl StreamBuilder {
+/// The TLS side of a [`StreamBuilder`].
+#[cfg(feature = "tls")]
+struct TlsOptions {
+    /// The server configuration.
+    config: Arc<gevent_ssl::rustls::ServerConfig>,
+    /// The handshake's deadline.
+    handshake_timeout: Duration,
+    /// A plain handler was set before `tls()`.
+    plain_handler_set: bool,
+    /// Makes the service from the acceptor (set by `handler`/`handler_factory`).
+    make: Option<Box<dyn FnOnce(gevent_ssl::TlsAcceptor) -> Source>>,
+}
+
+impl<S> StreamBuilder<S> {
     /// `listen`'s backlog (default `SOMAXCONN`; gevent's is 128; the kernel caps it at
     /// `net.core.somaxconn`).
     ///
@@ -881,6 +905,49 @@ impl StreamBuilder {
         self
     }
 
+    /// The server (not started).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` without a handler, with `threads(n > 1)` and `handler` instead of
+    /// `handler_factory`, or with a plain handler set before [`tls`](StreamBuilder::tls).
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[allow(unused_mut)]
+    pub fn build(mut self) -> io::Result<StreamServer> {
+        #[cfg(feature = "tls")]
+        if let Some(t) = self.tls.take() {
+            if t.plain_handler_set {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the handler was set before tls(): set it after, it gets a TlsStream",
+                ));
+            }
+            let acceptor =
+                gevent_ssl::TlsAcceptor::new(t.config).handshake_timeout(Some(t.handshake_timeout));
+            self.source = t.make.map(|make| make(acceptor));
+        }
+        let source = self.source.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the server needs a handler")
+        })?;
+        if self.cfg.threads > 1 && matches!(source, Source::Local(_)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "threads(n) with n > 1 needs handler_factory",
+            ));
+        }
+        Ok(StreamServer::from_parts(
+            Some(self.addr),
+            None,
+            self.cfg,
+            source,
+        ))
+    }
+}
+
+impl StreamBuilder<TcpStream> {
     /// The connection handler, for a server on this thread.
     ///
     /// # Switches
@@ -908,36 +975,114 @@ impl StreamBuilder {
         self
     }
 
-    /// The server (not started).
+    /// Serve TLS: each connection's handler gets a `TlsStream<TcpStream>` (set the handler
+    /// after this call). The handshake runs first, in the connection's own greenlet, within
+    /// the [handshake timeout](StreamBuilder::handshake_timeout) (default 10 s); when it fails
+    /// (a plaintext client, garbage, a stall past the deadline, a client rejecting the
+    /// certificate) the failure is logged through `tracing` (INFO) and the connection closed
+    /// without calling the handler. The other connections are not disturbed.
     ///
-    /// # Errors
+    /// # Examples
     ///
-    /// `InvalidInput` without a handler, or with `threads(n > 1)` and `handler` instead of
-    /// `handler_factory`.
-    ///
-    /// # Switches
-    ///
-    /// Never.
-    pub fn build(self) -> io::Result<StreamServer> {
-        let source = self.source.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the server needs a handler")
-        })?;
-        if self.cfg.threads > 1 && matches!(source, Source::Local(_)) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "threads(n) with n > 1 needs handler_factory",
-            ));
+    /// ```
+    /// # let (server_config, _) = include!("../tests/support/tls_configs.rs");
+    /// use std::io::{Read, Write};
+    /// use gevent_net::TcpStream;
+    /// use gevent_ssl::TlsStream;
+    /// // server_config: Arc<rustls::ServerConfig>
+    /// let server = gevent_server::StreamServer::builder("127.0.0.1:0")
+    ///     .tls(server_config)
+    ///     .handler(|mut s: TlsStream<TcpStream>, _peer| {
+    ///         let _ = s.write_all(b"hello over TLS\n");
+    ///         let _ = s.shutdown();
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(server);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        self,
+        config: Arc<gevent_ssl::rustls::ServerConfig>,
+    ) -> StreamBuilder<gevent_ssl::TlsStream<TcpStream>> {
+        StreamBuilder {
+            tls: Some(TlsOptions {
+                config,
+                handshake_timeout: crate::http::DEFAULT_HANDSHAKE_TIMEOUT,
+                plain_handler_set: self.source.is_some(),
+                make: None,
+            }),
+            addr: self.addr,
+            cfg: self.cfg,
+            source: None,
+            stream: PhantomData,
         }
-        Ok(StreamServer::from_parts(
-            Some(self.addr),
-            None,
-            self.cfg,
-            source,
-        ))
     }
 }
 
-impl fmt::Debug for StreamBuilder {
+#[cfg(feature = "tls")]
+impl StreamBuilder<gevent_ssl::TlsStream<TcpStream>> {
+    /// The connection handler, for a server on this thread; it runs once the handshake is
+    /// done.
+    pub fn handler<F>(mut self, f: F) -> Self
+    where
+        F: Fn(gevent_ssl::TlsStream<TcpStream>, SocketAddr) + 'static,
+    {
+        if let Some(t) = &mut self.tls {
+            t.make = Some(Box::new(move |acceptor| {
+                Source::Local(RefCell::new(Some(tls_service(acceptor, f))))
+            }));
+        }
+        self
+    }
+
+    /// Builds the connection handler once on each server thread (needed with `threads`).
+    pub fn handler_factory<FF, F>(mut self, factory: FF) -> Self
+    where
+        FF: Fn() -> F + Send + Sync + 'static,
+        F: Fn(gevent_ssl::TlsStream<TcpStream>, SocketAddr) + 'static,
+    {
+        if let Some(t) = &mut self.tls {
+            t.make = Some(Box::new(move |acceptor| {
+                Source::Factory(Arc::new(move || tls_service(acceptor.clone(), factory())))
+            }));
+        }
+        self
+    }
+
+    /// Deadline for each connection's TLS handshake, from its accept (default 10 s).
+    pub fn handshake_timeout(mut self, d: Duration) -> Self {
+        if let Some(t) = &mut self.tls {
+            t.handshake_timeout = d;
+        }
+        self
+    }
+}
+
+/// A TLS handler as a service: the handshake, then `f` (closes the connection after it
+/// returns, or after a failed handshake).
+#[cfg(feature = "tls")]
+fn tls_service<F>(acceptor: gevent_ssl::TlsAcceptor, f: F) -> Service
+where
+    F: Fn(gevent_ssl::TlsStream<TcpStream>, SocketAddr) + 'static,
+{
+    Service {
+        handler: Rc::new(
+            move |s: TcpStream, peer: SocketAddr| match acceptor.accept(s) {
+                Ok(tls) => f(tls, peer),
+                Err(e) => tracing::info!(
+                    peer = %peer,
+                    error = %e,
+                    "gevent-server: TLS handshake failed; closing the connection"
+                ),
+            },
+        ),
+        on_close: None,
+        close_after: true,
+    }
+}
+
+impl<S> fmt::Debug for StreamBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamBuilder")
             .field("addr", &self.addr)

@@ -37,6 +37,13 @@ fn app(mut req: Request<Body>) -> Response<Body> {
             gevent_hub::sleep(Duration::from_secs(60));
             Response::new(Body::from("late"))
         }
+        "/big" => Response::new(Body::stream(|w| {
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..1024 {
+                w.write_all(&chunk)?;
+            }
+            Ok(())
+        })),
         "/stream" => Response::new(Body::stream(|w| {
             w.write_all(b"one,")?;
             w.write_all(b"two,")?;
@@ -332,6 +339,57 @@ fn idle_timeout_closes() {
     assert!(c.is_closed());
     assert!(t.elapsed() < Duration::from_secs(5));
     s.stop(None);
+}
+
+#[test]
+fn idle_timeout_never_early() {
+    // Deadlines are coarse (a sweeper), but never shorter than asked.
+    let (s, a) = server(|b| b.keep_alive_timeout(Duration::from_millis(400)));
+    let mut c = Client::connect(a);
+    for _ in 0..3 {
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(c.response().unwrap().status, 200);
+        gevent_hub::sleep(Duration::from_millis(100));
+    }
+    s.stop(None);
+}
+
+#[test]
+fn write_timeout_drops_a_client_that_does_not_read() {
+    let (s, a) = server(|b| b.write_timeout(Some(Duration::from_millis(200))));
+    let mut stuck = Client::connect(a);
+    stuck.send(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Others are served meanwhile.
+    let mut other = Client::connect(a);
+    other.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(other.response().unwrap().status, 200);
+    drop(other);
+    let t = Instant::now();
+    while s.stream_server().handler_count() > 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the stuck connection was not dropped"
+        );
+        gevent_hub::sleep(Duration::from_millis(10));
+    }
+    drop(stuck);
+    s.stop(None);
+}
+
+#[test]
+fn nothing_left_in_the_hub_after_stop() {
+    // The deadline sweeper does not keep the loop alive once the connections are gone.
+    let (s, a) = server(|b| b.keep_alive_timeout(Duration::from_secs(30)));
+    let mut c = Client::connect(a);
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.response().unwrap().status, 200);
+    s.stop(None);
+    assert!(c.is_closed());
+    drop(c);
+    drop(s);
+    let t = Instant::now();
+    assert!(gevent_hub::get_hub().join(Some(Duration::from_secs(5))));
+    assert!(t.elapsed() < Duration::from_secs(5));
 }
 
 #[test]

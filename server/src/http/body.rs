@@ -19,6 +19,7 @@ use super::conn::Conn;
 /// let info = gevent_server::http::ConnInfo {
 ///     peer_addr: "127.0.0.1:5000".parse().unwrap(),
 ///     local_addr: "127.0.0.1:80".parse().unwrap(),
+///     tls: false,
 /// };
 /// assert_eq!(info.peer_addr.port(), 5000);
 /// ```
@@ -28,6 +29,8 @@ pub struct ConnInfo {
     pub peer_addr: SocketAddr,
     /// The server's address on this connection.
     pub local_addr: SocketAddr,
+    /// The connection is HTTPS (the request came through TLS).
+    pub tls: bool,
 }
 
 /// A writer for [`Body::stream`]'s callback.

@@ -10,9 +10,13 @@
 //!   wait for the client (no complete request left in the read buffer), when it grows large,
 //!   before a streamed body, and before closing: pipelined requests get all their responses in
 //!   one `send`, a lone keep-alive request costs one `recv` and one `send`.
-//! * Timeouts are the socket's wait timeouts (they cost a timer only when the call has to
-//!   wait): the idle keep-alive timeout between requests, one deadline for the whole head
-//!   (slowloris), a body timeout per read, a write timeout per write.
+//! * Timeouts are coarse deadlines stored in the socket while it waits (no hub timer; see the
+//!   `sock` module): the idle keep-alive timeout between requests, one deadline for the whole
+//!   head (slowloris), a body timeout per read, a write timeout per write. One sweeper per
+//!   server thread (a hub timer re-armed while connections exist) ends the waits whose
+//!   deadline passed.
+//! * The request is built in place: the head is parsed straight into the `http::Request`
+//!   handed to the handler, so the large `http` structures are not moved around.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
@@ -22,6 +26,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gevent_hub::Timer;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, SERVER, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
@@ -30,8 +36,8 @@ use slab::Slab;
 use super::body::{Body, ConnInfo, Kind};
 use super::chunked::{ChunkError, ChunkLimits, ChunkedDecoder};
 use super::date::{http_date, DATE_LEN};
-use super::head::{self, Framing, Reject, Scan};
-use super::sock::ConnSock;
+use super::head::{self, Framing, HeadInfo, Reject, Scan};
+use super::sock::{deadline_in, now_ms, ConnSock, NEVER};
 use super::{AccessLog, HttpConfig, LogRecord};
 use crate::net::TcpStream;
 
@@ -48,6 +54,8 @@ const COPY_BODY: usize = 16 * 1024;
 const DATE_LINE: usize = 6 + DATE_LEN + 4;
 /// Leading empty lines tolerated before a request line.
 const MAX_EMPTY_LINES: usize = 8;
+/// How long a closing connection reads (and discards) what the client still sends.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// What one server thread shares between its connections.
 pub(crate) struct Shared {
@@ -57,8 +65,27 @@ pub(crate) struct Shared {
     pub(crate) handler: HttpHandler,
     /// The server is stopping: answer with `Connection: close`, take no new request.
     pub(crate) stopping: Cell<bool>,
-    /// The open connections (to close the idle ones on stop).
+    /// The open connections (to close the idle ones on stop, and for the sweeper).
     pub(crate) conns: RefCell<Slab<Rc<Conn>>>,
+    /// The sweeper's timer, while connections exist.
+    pub(crate) sweeper: RefCell<Option<Timer>>,
+}
+
+/// How often the sweeper looks for expired deadlines: an eighth of the shortest timeout,
+/// between 5 ms and 250 ms (a deadline fires at most that late).
+pub(crate) fn sweep_period(cfg: &HttpConfig) -> Duration {
+    let mut t = cfg.keep_alive_timeout.min(cfg.header_read_timeout);
+    for d in [
+        cfg.body_read_timeout,
+        cfg.write_timeout,
+        cfg.tls_handshake_timeout(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        t = t.min(d);
+    }
+    (t / 8).clamp(Duration::from_millis(5), Duration::from_millis(250))
 }
 
 impl Shared {
@@ -76,6 +103,52 @@ impl Shared {
         for c in idle {
             c.stream.close();
         }
+    }
+
+    /// Starts the sweeper if it is not running.
+    fn ensure_sweeper(self: &Rc<Self>) {
+        if self.sweeper.borrow().is_none() {
+            arm_sweeper(Rc::downgrade(self));
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(t) = self.sweeper.get_mut().take() {
+            t.cancel();
+        }
+    }
+}
+
+/// Arms the sweeper's next pass. Its timer does not keep the hub's loop alive (the
+/// connections' own waits do).
+fn arm_sweeper(shared: std::rc::Weak<Shared>) {
+    let Some(s) = shared.upgrade() else { return };
+    let period = sweep_period(&s.cfg);
+    let t = gevent_hub::get_hub().call_later(period, move || sweep(shared));
+    t.set_ref(false);
+    *s.sweeper.borrow_mut() = Some(t);
+}
+
+/// One sweeper pass (in the hub): ends the waits whose deadline passed, and re-arms while
+/// connections exist.
+fn sweep(shared: std::rc::Weak<Shared>) {
+    let Some(s) = shared.upgrade() else { return };
+    s.sweeper.borrow_mut().take();
+    let now = now_ms();
+    let expired: Vec<Rc<Conn>> = s
+        .conns
+        .borrow()
+        .iter()
+        .filter(|(_, c)| c.stream.sock.deadline() <= now)
+        .map(|(_, c)| c.clone())
+        .collect();
+    for c in expired {
+        c.stream.sock.expire();
+    }
+    if !s.conns.borrow().is_empty() {
+        arm_sweeper(shared);
     }
 }
 
@@ -125,10 +198,95 @@ struct Io {
     date_fresh: bool,
 }
 
+/// A connection's byte stream: the socket, or a TLS session over it.
+pub(crate) struct Wire {
+    /// The socket (also under the TLS session).
+    pub(crate) sock: Rc<ConnSock>,
+    /// The TLS session (HTTPS), once its handshake is done.
+    #[cfg(feature = "tls")]
+    tls: std::cell::OnceCell<RefCell<gevent_ssl::TlsStream<super::sock::TlsSock>>>,
+}
+
+impl Wire {
+    /// Reads into `buf`, waiting at most until `deadline`; a short read of the socket clears
+    /// readability (see the `sock` module).
+    #[inline]
+    fn read(&self, buf: &mut [u8], deadline: u64) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if let Some(t) = self.tls.get() {
+            return self.tls_read(t, buf, deadline);
+        }
+        self.sock.read(buf, deadline)
+    }
+
+    /// Reads into `buf`, waiting at most until `deadline`, seeing an end-of-file for sure.
+    fn read_eof(&self, buf: &mut [u8], deadline: u64) -> io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if let Some(t) = self.tls.get() {
+            return self.tls_read(t, buf, deadline);
+        }
+        self.sock.read_eof(buf, deadline)
+    }
+
+    /// Reads decrypted bytes.
+    #[cfg(feature = "tls")]
+    fn tls_read(
+        &self,
+        t: &RefCell<gevent_ssl::TlsStream<super::sock::TlsSock>>,
+        buf: &mut [u8],
+        deadline: u64,
+    ) -> io::Result<usize> {
+        use std::io::Read;
+        let mut t = t
+            .try_borrow_mut()
+            .map_err(|_| io::Error::other("the TLS session is in use"))?;
+        self.sock.set_tls_read_deadline(deadline);
+        let r = t.read(buf);
+        self.sock.set_tls_read_deadline(NEVER);
+        match r {
+            // The peer closed without close_notify: for HTTP/1.1 framing, the end of the
+            // stream (the framing says whether anything was cut short).
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            r => r,
+        }
+    }
+
+    /// Writes all of `buf` (each wait at most the write timeout).
+    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(t) = self.tls.get() {
+            let mut t = t
+                .try_borrow_mut()
+                .map_err(|_| io::Error::other("the TLS session is in use"))?;
+            t.write_all(buf)?;
+            return t.flush();
+        }
+        self.sock.write_all(buf)
+    }
+
+    /// Ends the sending side: `close_notify` then a half-close with TLS, a half-close
+    /// without.
+    fn shutdown_write(&self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(t) = self.tls.get() {
+            let t = t
+                .try_borrow()
+                .map_err(|_| io::Error::other("the TLS session is in use"))?;
+            return t.shutdown();
+        }
+        self.sock.shutdown(std::net::Shutdown::Write)
+    }
+
+    /// Closes the socket now (waiters wake with `EBADF`).
+    pub(crate) fn close(&self) {
+        self.sock.close();
+    }
+}
+
 /// One connection.
 pub(crate) struct Conn {
-    /// The socket.
-    stream: ConnSock,
+    /// The socket, or TLS over it.
+    pub(crate) stream: Wire,
     /// Its addresses.
     pub(crate) info: ConnInfo,
     /// The thread's server state.
@@ -161,19 +319,24 @@ impl Drop for Registered {
 /// Serves one connection until it closes.
 pub(crate) fn serve(shared: Rc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let cfg = shared.cfg.clone();
-    let stream = match ConnSock::new(stream, cfg.write_timeout) {
-        Ok(s) => s,
+    let sock = match ConnSock::new(stream, cfg.write_timeout) {
+        Ok(s) => Rc::new(s),
         Err(e) => {
             tracing::debug!(error = %e, "gevent-server: cannot register a connection");
             return;
         }
     };
-    let local_addr = stream.local_addr().unwrap_or(peer);
+    let local_addr = sock.local_addr().unwrap_or(peer);
     let conn = Rc::new(Conn {
-        stream,
+        stream: Wire {
+            sock,
+            #[cfg(feature = "tls")]
+            tls: std::cell::OnceCell::new(),
+        },
         info: ConnInfo {
             peer_addr: peer,
             local_addr,
+            tls: cfg.tls_handshake_timeout().is_some(),
         },
         shared: shared.clone(),
         idle: Cell::new(false),
@@ -190,15 +353,21 @@ pub(crate) fn serve(shared: Rc<Shared>, stream: TcpStream, peer: SocketAddr) {
         }),
     });
     let key = shared.conns.borrow_mut().insert(conn.clone());
+    shared.ensure_sweeper();
     let _registered = Registered { shared, key };
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &cfg.tls {
+        if !conn.handshake(tls) {
+            return;
+        }
+    }
     conn.run();
 }
 
 /// What the next step of the connection is.
-#[allow(clippy::large_enum_variant)] // made once per request; boxing the head would allocate
 enum Next {
-    /// A request to handle.
-    Request(head::Head),
+    /// A request head to parse and handle (its bytes, the empty line included).
+    Request(Bytes),
     /// The client sent something unacceptable.
     Reject(Reject),
     /// More bytes are needed (the buffer holds part of a head, or nothing).
@@ -206,16 +375,46 @@ enum Next {
 }
 
 impl Conn {
+    /// Runs the TLS handshake (within its deadline); `false` if it failed (logged).
+    #[cfg(feature = "tls")]
+    fn handshake(&self, tls: &super::TlsSettings) -> bool {
+        let sock = &self.stream.sock;
+        self.idle.set(true);
+        sock.set_tls_read_deadline(deadline_in(Some(tls.handshake_timeout)));
+        let r =
+            gevent_ssl::TlsStream::accept(tls.config.clone(), super::sock::TlsSock(sock.clone()));
+        sock.set_tls_read_deadline(NEVER);
+        self.idle.set(false);
+        match r {
+            Ok(t) => {
+                let _ = self.stream.tls.set(RefCell::new(t));
+                true
+            }
+            Err(e) if self.shared.stopping.get() => {
+                tracing::debug!(peer = %self.info.peer_addr, error = %e, "gevent-server: TLS handshake cut short by stop");
+                false
+            }
+            Err(e) => {
+                tracing::info!(
+                    peer = %self.info.peer_addr,
+                    error = %e,
+                    "gevent-server: TLS handshake failed; closing the connection"
+                );
+                false
+            }
+        }
+    }
+
     /// The connection loop.
     fn run(self: &Rc<Self>) {
         let cfg = self.shared.cfg.clone();
         let mut scan_from = 0;
-        let mut head_deadline: Option<Instant> = None;
+        let mut head_deadline = NEVER;
         loop {
             let next = self.io.borrow_mut().next_head(&mut scan_from, &cfg);
             match next {
                 Next::Request(h) => {
-                    head_deadline = None;
+                    head_deadline = NEVER;
                     scan_from = 0;
                     if !self.handle(h) {
                         return;
@@ -233,24 +432,21 @@ impl Conn {
                             return;
                         }
                         self.idle.set(true);
-                        let r =
-                            io.fill(&self.stream, Some(cfg.keep_alive_timeout), cfg.read_buffer);
+                        let r = io.fill(
+                            &self.stream,
+                            deadline_in(Some(cfg.keep_alive_timeout)),
+                            cfg.read_buffer,
+                        );
                         self.idle.set(false);
                         match r {
                             Ok(n) if n > 0 => {}
                             _ => return, // closed, idle timeout, or error
                         }
                     } else {
-                        let now = Instant::now();
-                        let deadline =
-                            *head_deadline.get_or_insert_with(|| now + cfg.header_read_timeout);
-                        let left = deadline.saturating_duration_since(now);
-                        let r = if left.is_zero() {
-                            Err(io::ErrorKind::WouldBlock.into())
-                        } else {
-                            io.fill(&self.stream, Some(left), cfg.read_buffer)
-                        };
-                        match r {
+                        if head_deadline == NEVER {
+                            head_deadline = deadline_in(Some(cfg.header_read_timeout));
+                        }
+                        match io.fill(&self.stream, head_deadline, cfg.read_buffer) {
                             Ok(n) if n > 0 => {}
                             Ok(_) => return, // hung up mid-head
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -269,21 +465,37 @@ impl Conn {
         }
     }
 
-    /// Runs the handler for `h` and queues the response; `false` when the connection must
-    /// close.
-    fn handle(self: &Rc<Self>, h: head::Head) -> bool {
+    /// Parses the head `h` into a request, runs the handler and queues the response;
+    /// `false` when the connection must close.
+    fn handle(self: &Rc<Self>, h: Bytes) -> bool {
         let shared = &self.shared;
         let cfg = &*shared.cfg;
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
+        // Built in place: the head is parsed straight into the request the handler gets.
+        // It goes to the handler through a slot, so that the unwind guard moves a pointer
+        // rather than the large `http` structures (and the response comes back the same way).
+        let mut req_slot = Some(Request::new(Body::incoming(self.clone(), seq)));
+        let Some(req) = req_slot.as_mut() else {
+            return false;
+        };
+        let info: HeadInfo = match head::parse_into(h, &cfg.head, req) {
+            Ok(i) => i,
+            Err(r) => {
+                drop(req_slot);
+                self.reject(r);
+                return false;
+            }
+        };
         {
             let mut io = self.io.borrow_mut();
             io.trailers = None;
-            io.body = match h.framing {
+            io.body = match info.framing {
                 Framing::Length(0) => BodyState::Done,
                 Framing::Length(n) => {
                     if cfg.max_body.is_some_and(|m| n > m) {
                         drop(io);
+                        drop(req_slot);
                         self.reject(Reject {
                             status: StatusCode::PAYLOAD_TOO_LARGE,
                             reason: "request body too large",
@@ -300,24 +512,25 @@ impl Conn {
                     })))
                 }
             };
-            io.continue_pending = h.expect_continue && !matches!(io.body, BodyState::Done);
+            io.continue_pending = info.expect_continue && !matches!(io.body, BodyState::Done);
         }
-        let version = h.version;
-        let is_head = h.method == Method::HEAD;
-        let mut keep = h.keep_alive && cfg.keep_alive;
+        let version = req.version();
+        let is_head = req.method() == Method::HEAD;
+        let mut keep = info.keep_alive && cfg.keep_alive;
         let log = match cfg.access_log {
             AccessLog::Off => None,
-            _ => Some((h.method.clone(), h.uri.clone(), Instant::now())),
+            _ => Some((req.method().clone(), req.uri().clone(), Instant::now())),
         };
-        let mut req = Request::new(Body::incoming(self.clone(), seq));
-        *req.method_mut() = h.method;
-        *req.uri_mut() = h.uri;
-        *req.version_mut() = version;
-        *req.headers_mut() = h.headers;
-        let handler = shared.handler.clone();
-        let result = panic::catch_unwind(AssertUnwindSafe(move || handler(req)));
-        let resp = match result {
-            Ok(r) => Some(r),
+        let mut resp_slot: Option<Response<Body>> = None;
+        let handler = &*shared.handler;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            if req_slot.is_some() {
+                resp_slot = Some(handler(req_slot.take().expect("checked")));
+            }
+        }));
+        drop(req_slot);
+        let ok = match result {
+            Ok(()) => true,
             Err(p) if is_kill(&*p) => panic::resume_unwind(p),
             Err(p) => {
                 tracing::error!(
@@ -325,7 +538,7 @@ impl Conn {
                     panic = panic_message(&*p),
                     "gevent-server: the HTTP handler panicked; answering 500"
                 );
-                None
+                false
             }
         };
         let io = self.io.borrow_mut();
@@ -353,22 +566,25 @@ impl Conn {
                 None
             }
         };
-        let resp = match (forced, resp) {
+        match (forced, ok) {
             (Some(status), _) => {
                 keep = false;
                 drain = false;
-                error_response(status)
+                resp_slot = Some(error_response(status));
             }
-            (None, Some(r)) => r,
-            (None, None) => {
+            (None, true) => {}
+            (None, false) => {
                 keep = false;
                 drain = false;
-                error_response(StatusCode::INTERNAL_SERVER_ERROR)
+                resp_slot = Some(error_response(StatusCode::INTERNAL_SERVER_ERROR));
             }
-        };
+        }
         if shared.stopping.get() {
             keep = false;
         }
+        let Some(resp) = resp_slot.as_mut() else {
+            return false; // not reached: the handler returned or a response was made
+        };
         let status = resp.status();
         drop(io);
         let sent = match self.write_response(resp, version, is_head, &mut keep) {
@@ -405,7 +621,12 @@ impl Conn {
         tracing::debug!(peer = %self.info.peer_addr, status = %r.status, reason = r.reason, "gevent-server: request rejected");
         let mut keep = false;
         if self
-            .write_response(error_response(r.status), Version::HTTP_11, false, &mut keep)
+            .write_response(
+                &mut error_response(r.status),
+                Version::HTTP_11,
+                false,
+                &mut keep,
+            )
             .is_ok()
         {
             self.io.borrow_mut().lingering_close(&self.stream);
@@ -418,14 +639,15 @@ impl Conn {
     /// body)`) can use them in between.
     fn write_response(
         &self,
-        resp: Response<Body>,
+        resp: &mut Response<Body>,
         version: Version,
         is_head: bool,
         keep: &mut bool,
     ) -> io::Result<Option<u64>> {
         let cfg = &*self.shared.cfg;
-        let (parts, mut body) = resp.into_parts();
-        let status = parts.status;
+        let mut body = std::mem::take(resp.body_mut());
+        let status = resp.status();
+        let headers = resp.headers();
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
@@ -452,8 +674,7 @@ impl Conn {
         }
         // A reader with a Content-Length set by the handler is a sized body.
         if let Kind::Reader(_) = body.kind {
-            if let Some(n) = parts
-                .headers
+            if let Some(n) = headers
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
             {
@@ -492,7 +713,7 @@ impl Conn {
         w.extend_from_slice(status_line(status).as_bytes());
         let mut has_date = false;
         let mut has_server = false;
-        for (name, value) in parts.headers.iter() {
+        for (name, value) in headers.iter() {
             if name == CONNECTION {
                 if has_token(value.as_bytes(), b"close") {
                     *keep = false;
@@ -714,13 +935,7 @@ impl Io {
                 Next::More
             }
             Err(r) => Next::Reject(r),
-            Ok(Scan::Complete(n)) => {
-                let bytes = self.take(n);
-                match head::parse(bytes, &cfg.head) {
-                    Ok(h) => Next::Request(h),
-                    Err(r) => Next::Reject(r),
-                }
-            }
+            Ok(Scan::Complete(n)) => Next::Request(self.take(n)),
         }
     }
 
@@ -737,7 +952,7 @@ impl Io {
     }
 
     /// Sends the queued responses.
-    fn flush(&mut self, s: &ConnSock) -> io::Result<()> {
+    fn flush(&mut self, s: &Wire) -> io::Result<()> {
         if !self.wbuf.is_empty() {
             let r = s.write_all(&self.wbuf);
             self.wbuf.clear();
@@ -746,8 +961,9 @@ impl Io {
         Ok(())
     }
 
-    /// Flushes, then reads more bytes (waiting at most `timeout`); `Ok(0)` at end of stream.
-    fn fill(&mut self, s: &ConnSock, timeout: Option<Duration>, init: usize) -> io::Result<usize> {
+    /// Flushes, then reads more bytes (waiting at most until `deadline`, then
+    /// `WouldBlock`); `Ok(0)` at end of stream.
+    fn fill(&mut self, s: &Wire, deadline: u64, init: usize) -> io::Result<usize> {
         self.flush(s)?;
         if self.rbuf.len() - self.filled < MIN_ROOM {
             let want = (self.filled * 2).max(init).max(self.filled + MIN_ROOM);
@@ -756,7 +972,7 @@ impl Io {
             let cap = self.rbuf.capacity();
             self.rbuf.resize(cap, 0);
         }
-        let n = s.read(&mut self.rbuf[self.filled..], timeout)?;
+        let n = s.read(&mut self.rbuf[self.filled..], deadline)?;
         self.filled += n;
         self.date_fresh = false;
         Ok(n)
@@ -767,7 +983,7 @@ impl Io {
     /// body. `current`: the body belongs to the request being handled.
     fn body_poll(
         &mut self,
-        s: &ConnSock,
+        s: &Wire,
         cfg: &HttpConfig,
         max: usize,
         current: bool,
@@ -830,7 +1046,7 @@ impl Io {
                 self.wbuf
                     .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             }
-            match self.fill(s, cfg.body_read_timeout, cfg.read_buffer) {
+            match self.fill(s, deadline_in(cfg.body_read_timeout), cfg.read_buffer) {
                 Ok(n) if n > 0 => {}
                 Ok(_) => {
                     self.body = BodyState::Failed(BodyError::Gone);
@@ -854,7 +1070,7 @@ impl Io {
 
     /// Discards the rest of an unread body (at most the drain limit); `false` if the
     /// connection cannot be reused.
-    fn drain(&mut self, s: &ConnSock, cfg: &HttpConfig) -> bool {
+    fn drain(&mut self, s: &Wire, cfg: &HttpConfig) -> bool {
         let mut left = cfg.drain_limit;
         loop {
             match self.body_poll(s, cfg, 64 * 1024, true) {
@@ -872,7 +1088,7 @@ impl Io {
     }
 
     /// Appends body bytes, flushing when the buffer is large.
-    fn queue(&mut self, s: &ConnSock, data: &[u8]) -> io::Result<()> {
+    fn queue(&mut self, s: &Wire, data: &[u8]) -> io::Result<()> {
         self.wbuf.extend_from_slice(data);
         if self.wbuf.len() >= FLUSH_AT {
             self.flush(s)?;
@@ -881,7 +1097,7 @@ impl Io {
     }
 
     /// Appends one chunk (framed if `chunked`), flushing when the buffer is large.
-    fn queue_chunk(&mut self, s: &ConnSock, data: &[u8], chunked: bool) -> io::Result<()> {
+    fn queue_chunk(&mut self, s: &Wire, data: &[u8], chunked: bool) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -904,22 +1120,21 @@ impl Io {
     /// Sends what is queued, then closes gracefully: shuts the write side and reads what the
     /// client still sends for a short while, so the kernel does not answer it with a reset
     /// that could destroy the response before the client reads it.
-    fn lingering_close(&mut self, s: &ConnSock) {
+    fn lingering_close(&mut self, s: &Wire) {
         if self.flush(s).is_err() {
             return;
         }
-        if s.shutdown(std::net::Shutdown::Write).is_err() {
+        if s.shutdown_write().is_err() {
             return;
         }
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = deadline_in(Some(LINGER));
         let mut budget: usize = 256 * 1024;
         let mut scratch = [0u8; 4096];
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || budget == 0 {
+            if budget == 0 {
                 return;
             }
-            match s.read_eof(&mut scratch, Some(left.max(Duration::from_millis(1)))) {
+            match s.read_eof(&mut scratch, deadline) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => budget = budget.saturating_sub(n),
             }
@@ -932,7 +1147,7 @@ struct StreamWriter<'a> {
     /// The connection's buffers (borrowed per write).
     io: &'a RefCell<Io>,
     /// The socket.
-    stream: &'a ConnSock,
+    stream: &'a Wire,
     /// Frame each write as a chunk.
     chunked: bool,
     /// Body bytes written.

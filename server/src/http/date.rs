@@ -1,7 +1,7 @@
 //! The `Date` header, formatted once per second per thread, and the access log's timestamp.
 
 use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 /// Length of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
 pub(crate) const DATE_LEN: usize = 29;
@@ -11,12 +11,12 @@ thread_local! {
     static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
 }
 
-/// Seconds since the epoch now.
+/// Seconds since the epoch now, from the kernel's coarse real-time clock (a vDSO read without
+/// the hardware clock; it lags by less than a scheduler tick, which a one-second `Date` does
+/// not see).
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+    u64::try_from(t.tv_sec).unwrap_or(0)
 }
 
 /// The current `Date` value.

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 
 use super::chunked::trim_ows;
@@ -80,6 +80,17 @@ pub struct Head {
     pub framing: Framing,
     /// The client allows the connection to persist (HTTP/1.1 without `close`, HTTP/1.0 with
     /// `keep-alive`).
+    pub keep_alive: bool,
+    /// `Expect: 100-continue`.
+    pub expect_continue: bool,
+}
+
+/// What the server needs from a head besides the request itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadInfo {
+    /// The body's framing.
+    pub framing: Framing,
+    /// The client allows the connection to persist.
     pub keep_alive: bool,
     /// `Expect: 100-continue`.
     pub expect_continue: bool,
@@ -176,10 +187,35 @@ fn uri_too_long() -> Reject {
 ///
 /// Never.
 pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
+    let mut req = Request::new(());
+    let info = parse_into(head, limits, &mut req)?;
+    let (parts, ()) = req.into_parts();
+    Ok(Head {
+        method: parts.method,
+        uri: parts.uri,
+        version: parts.version,
+        headers: parts.headers,
+        framing: info.framing,
+        keep_alive: info.keep_alive,
+        expect_continue: info.expect_continue,
+    })
+}
+
+/// [`parse`] into the method, target, version and headers of `req` (in place: nothing large
+/// is moved); returns the rest.
+///
+/// # Errors
+///
+/// The rejection to answer with (`req` is then partly filled).
+pub fn parse_into<B>(
+    head: Bytes,
+    limits: &HeadLimits,
+    req: &mut Request<B>,
+) -> Result<HeadInfo, Reject> {
     let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
         [const { MaybeUninit::uninit() }; STACK_HEADERS];
-    let mut req = httparse::Request::new(&mut []);
-    let first = req.parse_with_uninit_headers(
+    let mut parsed = httparse::Request::new(&mut []);
+    let first = parsed.parse_with_uninit_headers(
         &head,
         &mut stack[..limits.max_headers.clamp(1, STACK_HEADERS)],
     );
@@ -187,8 +223,8 @@ pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     let status = match first {
         Err(httparse::Error::TooManyHeaders) if limits.max_headers > STACK_HEADERS => {
             heap.resize_with(limits.max_headers, MaybeUninit::uninit);
-            req = httparse::Request::new(&mut []);
-            req.parse_with_uninit_headers(&head, &mut heap)
+            parsed = httparse::Request::new(&mut []);
+            parsed.parse_with_uninit_headers(&head, &mut heap)
         }
         r => r,
     };
@@ -216,16 +252,26 @@ pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     if line_end > limits.max_request_line {
         return Err(uri_too_long());
     }
-    let method = Method::from_bytes(req.method.unwrap_or("").as_bytes())
-        .map_err(|_| Reject::bad("invalid method"))?;
-    let version = match req.version {
+    let method = match parsed.method.unwrap_or("") {
+        "GET" => Method::GET,
+        m => Method::from_bytes(m.as_bytes()).map_err(|_| Reject::bad("invalid method"))?,
+    };
+    let version = match parsed.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let path = req.path.unwrap_or("");
-    let uri = Uri::from_maybe_shared(head.slice_ref(path.as_bytes()))
-        .map_err(|_| Reject::bad("invalid request target"))?;
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let path = parsed.path.unwrap_or("");
+    let uri = if path == "/" {
+        Uri::default() // "/", without parsing
+    } else {
+        Uri::from_maybe_shared(head.slice_ref(path.as_bytes()))
+            .map_err(|_| Reject::bad("invalid request target"))?
+    };
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    *req.version_mut() = version;
+    let headers = req.headers_mut();
+    headers.reserve(parsed.headers.len());
     let mut hosts = 0;
     let mut length: Option<u64> = None;
     let mut chunked = false;
@@ -233,7 +279,7 @@ pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     let mut close = false;
     let mut keep_alive_token = false;
     let mut expect_continue = false;
-    for h in req.headers.iter() {
+    for h in parsed.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| Reject::bad("invalid header name"))?;
         let value = if h.value.is_empty() {
@@ -314,11 +360,7 @@ pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
     };
     let keep_alive = !close && (version == Version::HTTP_11 || keep_alive_token);
     let expect_continue = expect_continue && version == Version::HTTP_11;
-    Ok(Head {
-        method,
-        uri,
-        version,
-        headers,
+    Ok(HeadInfo {
         framing,
         keep_alive,
         expect_continue,
@@ -343,10 +385,18 @@ fn parse_length(s: &[u8]) -> Option<u64> {
 /// A plausible `Host` value: `uri-host [":" port]` characters only (RFC 3986 reg-name,
 /// IP-literal, port), possibly empty (RFC 9112 §3.2 allows an empty Host).
 fn valid_host(v: &[u8]) -> bool {
-    v.iter().all(|&b| {
-        b.is_ascii_alphanumeric()
+    v.iter().all(|&b| HOST_CHARS[b as usize])
+}
+
+/// The bytes [`valid_host`] accepts.
+static HOST_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
             || matches!(
-                b,
+                c,
                 b'-' | b'.'
                     | b'_'
                     | b'~'
@@ -365,6 +415,8 @@ fn valid_host(v: &[u8]) -> bool {
                     | b':'
                     | b'['
                     | b']'
-            )
-    })
-}
+            );
+        b += 1;
+    }
+    t
+};

@@ -209,7 +209,35 @@ pub(crate) struct HttpConfig {
     pub(crate) access_log: AccessLog,
     /// Initial read buffer size.
     pub(crate) read_buffer: usize,
+    /// HTTPS: the TLS settings.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<TlsSettings>,
 }
+
+/// The TLS side of an HTTPS server.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone)]
+pub(crate) struct TlsSettings {
+    /// The rustls configuration (with ALPN `http/1.1`).
+    pub(crate) config: Arc<gevent_ssl::rustls::ServerConfig>,
+    /// Deadline for a connection's handshake.
+    pub(crate) handshake_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// The TLS handshake's deadline, for an HTTPS server.
+    pub(crate) fn tls_handshake_timeout(&self) -> Option<Duration> {
+        #[cfg(feature = "tls")]
+        if let Some(t) = &self.tls {
+            return Some(t.handshake_timeout);
+        }
+        None
+    }
+}
+
+/// The default deadline for a TLS handshake.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -229,6 +257,8 @@ impl Default for HttpConfig {
             server_header: None,
             access_log: AccessLog::Stderr,
             read_buffer: 1024,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -311,6 +341,10 @@ impl HttpServer {
             },
             http: HttpConfig::default(),
             handler: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 
@@ -453,9 +487,49 @@ pub struct HttpBuilder {
     http: HttpConfig,
     /// The handler.
     handler: Option<HandlerSource>,
+    /// HTTPS: the TLS configuration.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<gevent_ssl::rustls::ServerConfig>>,
+    /// HTTPS: the handshake's deadline.
+    #[cfg(feature = "tls")]
+    handshake_timeout: Duration,
 }
 
 impl HttpBuilder {
+    /// Serve HTTPS: every connection runs a TLS handshake with `config` (in its own
+    /// greenlet, within the [handshake timeout](HttpBuilder::tls_handshake_timeout)) before
+    /// its first request. A handshake that fails (a plaintext client, garbage, an untrusted
+    /// certificate on the client's side, a stall past the deadline) is logged through
+    /// `tracing` (INFO) and the connection closed; no handler runs. ALPN is set to `http/1.1`
+    /// if `config` offers no protocol (`build` refuses other protocols, such as `h2`).
+    /// Requests show it in [`ConnInfo::tls`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let (server_config, _) = include!("../../tests/support/tls_configs.rs");
+    /// use gevent_server::http::{Body, HttpServer};
+    /// // server_config: Arc<rustls::ServerConfig> (certificate chain and key)
+    /// let server = HttpServer::builder("127.0.0.1:0")
+    ///     .tls(server_config)
+    ///     .handler(|_req| http::Response::new(Body::from("secure hello")))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(server);
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<gevent_ssl::rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Deadline for a connection's TLS handshake, from its accept (default 10 s).
+    #[cfg(feature = "tls")]
+    pub fn tls_handshake_timeout(mut self, d: Duration) -> Self {
+        self.handshake_timeout = d;
+        self
+    }
+
     /// Persistent connections (default on).
     ///
     /// # Switches
@@ -774,13 +848,22 @@ impl HttpBuilder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` without a handler, or with `threads(n > 1)` and `handler` instead of
-    /// `handler_factory`.
+    /// `InvalidInput` without a handler, with `threads(n > 1)` and `handler` instead of
+    /// `handler_factory`, or with a TLS configuration whose ALPN protocols are not
+    /// `http/1.1` (and `http/1.0`).
     ///
     /// # Switches
     ///
     /// Never.
-    pub fn build(self) -> io::Result<HttpServer> {
+    #[allow(unused_mut)]
+    pub fn build(mut self) -> io::Result<HttpServer> {
+        #[cfg(feature = "tls")]
+        if let Some(config) = self.tls.take() {
+            self.http.tls = Some(TlsSettings {
+                config: with_http11_alpn(config)?,
+                handshake_timeout: self.handshake_timeout,
+            });
+        }
         let cfg = Arc::new(self.http);
         let server = match self.handler {
             None => {
@@ -811,6 +894,36 @@ impl HttpBuilder {
 /// The smallest read buffer.
 const MIN_READ_BUFFER: usize = 1024;
 
+/// `config` with ALPN `http/1.1` if it offers no protocol.
+///
+/// # Errors
+///
+/// `InvalidInput` if it offers protocols other than HTTP/1.x (`h2`: a client choosing it would
+/// get HTTP/1.1), or not `http/1.1`.
+#[cfg(feature = "tls")]
+fn with_http11_alpn(
+    config: Arc<gevent_ssl::rustls::ServerConfig>,
+) -> io::Result<Arc<gevent_ssl::rustls::ServerConfig>> {
+    const H1: &[u8] = b"http/1.1";
+    if config.alpn_protocols.is_empty() {
+        let mut c = (*config).clone();
+        c.alpn_protocols = vec![H1.to_vec()];
+        return Ok(Arc::new(c));
+    }
+    let only_h1 = config
+        .alpn_protocols
+        .iter()
+        .all(|p| p == H1 || p == b"http/1.0");
+    if only_h1 && config.alpn_protocols.iter().any(|p| p == H1) {
+        return Ok(config);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "the TLS configuration's ALPN protocols must be http/1.1 (and http/1.0), the only \
+         protocols this server speaks",
+    ))
+}
+
 impl fmt::Debug for HttpBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpBuilder")
@@ -828,6 +941,7 @@ fn service(cfg: Arc<HttpConfig>, handler: conn::HttpHandler) -> Service {
         handler,
         stopping: Cell::new(false),
         conns: RefCell::new(slab::Slab::new()),
+        sweeper: RefCell::new(None),
     });
     let s2 = shared.clone();
     Service {
