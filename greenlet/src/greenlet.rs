@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use crate::rec::{Payload, Rec};
@@ -434,7 +435,7 @@ impl Greenlet {
     /// ```
     /// struct Tag(u8);
     /// impl greenlet::Payload for Tag {}
-    /// let g = greenlet::Builder::new().build_fallible_with(Tag(3), |_| ());
+    /// let g = greenlet::Builder::new().build_fallible_with(Tag(3), |_, _| ());
     /// // SAFETY: built with a `Tag` just above.
     /// assert_eq!(unsafe { g.payload_unchecked::<Tag>() }.0, 3);
     /// ```
@@ -996,7 +997,10 @@ impl Builder {
         F: FnOnce(Value) -> R + 'static,
         R: 'static,
     {
-        self.build_slot(false, crate::run::RunSlot::new(run))
+        self.build_slot(
+            false,
+            crate::run::RunSlot::new(move |_: *const Inner, v| run(v)),
+        )
     }
 
     /// Creates a greenlet that *fails itself* if it cannot get a stack, instead of failing the
@@ -1038,13 +1042,19 @@ impl Builder {
         F: FnOnce(Result<Value, StackError>) -> R + 'static,
         R: 'static,
     {
-        self.build_fallible_with((), run)
+        let run = move |_: *const Inner, v: Value| match v.downcast::<StartFailure>() {
+            Ok(StartFailure(e)) => run(Err(e)),
+            Err(v) => run(Ok(v)),
+        };
+        self.build_slot(true, crate::run::RunSlot::new(run))
     }
 
     /// [`build_fallible`](Builder::build_fallible), with a scheduler's `payload` kept in the
     /// greenlet's record (the same allocation: one per greenlet), read back with
     /// [`Greenlet::payload`]. The payload lives as long as the record: until the last handle
-    /// to the greenlet is gone.
+    /// to the greenlet is gone. `run` also receives a (counted) handle to the greenlet itself,
+    /// which is how it finds its payload (also when it runs without a stack of its own, where
+    /// [`getcurrent`](crate::getcurrent) is the main greenlet).
     ///
     /// # Panics
     ///
@@ -1055,7 +1065,8 @@ impl Builder {
     /// ```
     /// struct Tag(&'static str);
     /// impl greenlet::Payload for Tag {}
-    /// let g = greenlet::Builder::new().build_fallible_with(Tag("job"), |r| r.is_ok());
+    /// let g = greenlet::Builder::new()
+    ///     .build_fallible_with(Tag("job"), |me, r| r.is_ok() && me.payload::<Tag>().unwrap().0 == "job");
     /// assert_eq!(g.payload::<Tag>().unwrap().0, "job");
     /// assert!(g.switch(()).take::<bool>());
     /// ```
@@ -1067,12 +1078,19 @@ impl Builder {
     pub fn build_fallible_with<P, F, R>(self, payload: P, run: F) -> Greenlet
     where
         P: Payload,
-        F: FnOnce(Result<Value, StackError>) -> R + 'static,
+        F: FnOnce(Greenlet, Result<Value, StackError>) -> R + 'static,
         R: 'static,
     {
-        let run = move |v: Value| match v.downcast::<StartFailure>() {
-            Ok(StartFailure(e)) => run(Err(e)),
-            Err(v) => run(Ok(v)),
+        let run = move |me: *const Inner, v: Value| {
+            // SAFETY: `me` is the record whose `run` this is (a pointer from `Rec::as_ptr`),
+            // live while it runs; every record is made by `Rec::new`.
+            let me = Greenlet::from_inner(unsafe {
+                Rec::clone_from_ptr(NonNull::new_unchecked(me.cast_mut()))
+            });
+            match v.downcast::<StartFailure>() {
+                Ok(StartFailure(e)) => run(me, Err(e)),
+                Err(v) => run(me, Ok(v)),
+            }
         };
         self.build_slot_with(true, crate::run::RunSlot::new(run), payload)
     }

@@ -27,7 +27,7 @@ use crate::switch::Inner;
 /// use std::cell::Cell;
 /// struct Runs(Cell<u32>);
 /// impl greenlet::Payload for Runs {}
-/// let g = greenlet::Builder::new().build_fallible_with(Runs(Cell::new(0)), |_| ());
+/// let g = greenlet::Builder::new().build_fallible_with(Runs(Cell::new(0)), |_, _| ());
 /// g.payload::<Runs>().unwrap().0.set(1);
 /// assert_eq!(g.payload::<Runs>().unwrap().0.get(), 1);
 /// assert!(g.payload::<u8>().is_none());

@@ -730,11 +730,11 @@ fn run_scheduler(hub: &Rec, msg: Message, main: NonNull<Inner>) -> (Rec, Message
 /// meanwhile (`switch` panics there).
 #[cold]
 #[inline(never)]
-fn fail_itself(inner: &Inner, e: StackError) -> (Rec, Message) {
+fn fail_itself(inner: &Rec, e: StackError) -> (Rec, Message) {
     inner.state.set(State::Dead);
     let v = Value::new(crate::greenlet::StartFailure(e));
     NO_SWITCH.with(|n| n.set(n.get() + 1));
-    let fin = panic::catch_unwind(AssertUnwindSafe(|| inner.run.call(v)));
+    let fin = panic::catch_unwind(AssertUnwindSafe(|| inner.run.call(inner.as_ptr(), v)));
     NO_SWITCH.with(|n| n.set(n.get() - 1));
     let locals = mem::take(&mut *inner.locals.borrow_mut());
     if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(locals))) {
@@ -778,14 +778,14 @@ fn first_live_parent(inner: &Inner) -> Rec {
 }
 
 /// Gives `inner` a stack and its coroutine.
-fn start(inner: &Inner) -> Result<(), StackError> {
+fn start(inner: &Rec) -> Result<(), StackError> {
     let size = inner.stack_size.get();
     let stack = match stack::acquire_cached(size) {
         Some(s) => s,
         None => stack::acquire_slow(size)?,
     };
     inner.stack_limit.set(stack::limit(&stack));
-    let rec: *const Inner = inner;
+    let rec: *const Inner = inner.as_ptr();
     let coro = Coro::with_stack(stack, move |y: &YielderT, ()| {
         // SAFETY: the coroutine is owned by the record it points to, and the trampoline holds an
         // `Rc` to that record whenever it resumes the coroutine, so `rec` is live here.
@@ -795,7 +795,7 @@ fn start(inner: &Inner) -> Result<(), StackError> {
         // force-unwinds only coroutines dropped while suspended, and `Inner::drop` leaks those
         // instead of dropping them.)
         let fin = panic::catch_unwind(AssertUnwindSafe(|| match take_msg() {
-            Message::Value(v) => inner.run.call(v),
+            Message::Value(v) => inner.run.call(rec, v),
             _ => unreachable!("the trampoline starts greenlets with values only"),
         }));
         // Greenlet-local values die with the greenlet, on its own stack (so their `Drop`s see
