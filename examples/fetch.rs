@@ -90,7 +90,9 @@ pub fn main() -> std::io::Result<()> {
             Err(e) => println!("/{i}: failed: {e}"),
         }
     }
-    println!("fetched {n} pages concurrently: {}", took < DELAY * 5);
+    // About one DELAY (some 120 ms here); the bound leaves room for a loaded machine and is
+    // still half of what the default 20 pages take one after the other.
+    println!("fetched {n} pages concurrently: {}", took < DELAY * 10);
     listener.close(); // ends the server's loop
     println!("the server accepted {} connections", server.get().unwrap());
     Ok(())

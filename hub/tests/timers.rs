@@ -74,7 +74,9 @@ fn call_later_never_early_and_in_order() {
         .iter()
         .map(|&m| {
             let f = fired.clone();
-            let d = Duration::from_millis(m);
+            // Due 50 + `m` ms after `start`: a preemption while they are set up (in
+            // microseconds) cannot reorder them.
+            let d = Duration::from_millis(50 + m).saturating_sub(start.elapsed());
             hub.call_later(d, move || push(&f, (m, start.elapsed())))
         })
         .collect();
@@ -83,7 +85,7 @@ fn call_later_never_early_and_in_order() {
     let fired = seen(&fired);
     for &(m, at) in &fired {
         assert!(
-            at >= Duration::from_millis(m),
+            at >= Duration::from_millis(50 + m),
             "timer of {m} ms fired at {at:?}"
         );
     }

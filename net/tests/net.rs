@@ -192,8 +192,9 @@ fn read_timeout_while_another_greenlet_ticks() {
     assert_eq!(e.kind(), ErrorKind::WouldBlock);
     assert!(took >= Duration::from_millis(190), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
+    // About 35 ticks of 5 ms in 200 ms on a quiet machine; a blocking read would give 0.
     assert!(
-        ticks.get() >= 10,
+        ticks.get() >= 7,
         "the ticker ran only {} times",
         ticks.get()
     );

@@ -61,7 +61,8 @@ fn pipe_read_lets_others_run() {
     child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
     ticker.kill();
     assert_eq!(s, "late\n");
-    assert!(ticks.get() >= 5, "only {} ticks", ticks.get());
+    // About 20 ticks on a quiet machine; a blocking read would give 0 or 1.
+    assert!(ticks.get() >= 4, "only {} ticks", ticks.get());
     child.wait().unwrap();
 }
 

@@ -414,14 +414,28 @@ impl ThreadPool {
     {
         let remote: RemoteHub = get_hub().remote();
         let hold = remote.hold();
-        let id = PENDING.with(|p| {
-            p.borrow_mut().insert(Box::new(move |o: Outcome| {
-                let o = *o
-                    .downcast::<std::thread::Result<T>>()
-                    .expect("the outcome of the job registered under this id");
-                complete(o);
-            }) as Completion)
+        let mut completion = Some(Box::new(move |o: Outcome| {
+            let o = *o
+                .downcast::<std::thread::Result<T>>()
+                .expect("the outcome of the job registered under this id");
+            complete(o);
+        }) as Completion);
+        // `try_with`: a `Drop` run by the hub's teardown at thread exit may submit a job after
+        // this thread-local is gone; its result could never come back, so it fails at once.
+        let registered = PENDING.try_with(|p| {
+            let c = completion.take().expect("taken once");
+            p.borrow_mut().insert(c)
         });
+        let Ok(id) = registered else {
+            drop(hold);
+            if let Some(c) = completion {
+                let e: std::thread::Result<T> = Err(Box::new(
+                    "the submitting thread is exiting: the job was not run",
+                ));
+                c(Box::new(e));
+            }
+            return;
+        };
         let job: Job = Box::new(move || {
             let outcome: Outcome = Box::new(panic::catch_unwind(AssertUnwindSafe(f)));
             // If the submitting thread has gone, its hub drops the callback (and the outcome).
@@ -530,7 +544,10 @@ thread_local! {
 
 /// Runs in the submitting hub when a job is done.
 fn complete_job(id: usize, outcome: Outcome) {
-    let f = PENDING.with(|p| p.borrow_mut().try_remove(id));
+    let f = PENDING
+        .try_with(|p| p.borrow_mut().try_remove(id))
+        .ok()
+        .flatten();
     if let Some(f) = f {
         f(outcome);
     }

@@ -262,15 +262,21 @@ impl Timeout {
         );
         let me = self.clone();
         let timer = get_hub().call_later(d, move || fire(me));
-        ARMED.with(|a| {
-            a.borrow_mut().insert(
-                self.id,
-                Entry {
-                    timer: Some(timer),
-                    owner: cur,
-                },
-            )
+        let mut entry = Some(Entry {
+            timer: Some(timer),
+            owner: cur,
         });
+        // `try_with`: a `Drop` run by the hub's teardown at thread exit may start a timeout
+        // after this thread-local is gone; the loop is being torn down, so it never fires.
+        let armed = ARMED.try_with(|a| {
+            let e = entry.take().expect("taken once");
+            a.borrow_mut().insert(self.id, e)
+        });
+        if armed.is_err() {
+            if let Some(Entry { timer: Some(t), .. }) = entry {
+                t.cancel();
+            }
+        }
     }
 
     /// Stops the timer if it is pending (gevent's `cancel`/`close`). If the time was already
