@@ -5,8 +5,10 @@ use std::cell::Cell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
+use crate::rec::{Payload, Rec};
 use crate::stack::StackError;
 use crate::switch::{self, Inner, Kind, Message, State};
 use crate::value::Value;
@@ -77,7 +79,7 @@ use crate::value::Value;
 /// ```
 pub struct Greenlet {
     /// The shared record.
-    pub(crate) inner: Rc<Inner>,
+    pub(crate) inner: Rec,
     /// Whether this handle counts in `Inner::handles` (keeps a suspended greenlet alive).
     counted: bool,
     /// Greenlets never leave their thread.
@@ -86,7 +88,7 @@ pub struct Greenlet {
 
 impl Greenlet {
     /// Wraps a record in a counted handle (the record starts with zero counted handles).
-    pub(crate) fn from_inner(inner: Rc<Inner>) -> Greenlet {
+    pub(crate) fn from_inner(inner: Rec) -> Greenlet {
         inner.handles.set(inner.handles.get() + 1);
         Greenlet {
             inner,
@@ -96,7 +98,7 @@ impl Greenlet {
     }
 
     /// Wraps a record in a handle that does not keep it alive.
-    pub(crate) fn uncounted(inner: Rc<Inner>) -> Greenlet {
+    pub(crate) fn uncounted(inner: Rec) -> Greenlet {
         Greenlet {
             inner,
             counted: false,
@@ -288,7 +290,7 @@ impl Greenlet {
     /// Gives up this handle for the bare record, for the trampoline, whose references do not
     /// count as handles. It is about to resume the greenlet, and collects it after its next
     /// suspension if no counted handle is left then.
-    pub(crate) fn into_rc(self) -> Rc<Inner> {
+    pub(crate) fn into_rc(self) -> Rec {
         if self.counted {
             self.inner.handles.set(self.inner.handles.get() - 1);
         }
@@ -426,6 +428,48 @@ impl Greenlet {
     /// Never.
     pub fn parent(&self) -> Option<Greenlet> {
         self.inner.parent.borrow().clone()
+    }
+
+    /// The payload this greenlet was built with
+    /// ([`build_fallible_with`](Builder::build_fallible_with)), if it is of type `P`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Payload`].
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn payload<P: 'static>(&self) -> Option<&P> {
+        self.inner.payload::<P>()
+    }
+
+    /// The payload, without checking its type.
+    ///
+    /// # Safety
+    ///
+    /// The greenlet was built with a payload of type `P`
+    /// ([`payload`](Greenlet::payload)`::<P>()` would be `Some`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// struct Tag(u8);
+    /// impl greenlet::Payload for Tag {}
+    /// let g = greenlet::Builder::new().build_fallible_with(Tag(3), |_, _| ());
+    /// // SAFETY: built with a `Tag` just above.
+    /// assert_eq!(unsafe { g.payload_unchecked::<Tag>() }.0, 3);
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline(always)]
+    pub unsafe fn payload_unchecked<P: 'static>(&self) -> &P {
+        debug_assert!(self.inner.payload::<P>().is_some());
+        // SAFETY: by the contract.
+        unsafe { self.inner.payload_unchecked::<P>() }
     }
 
     /// Sets the parent.
@@ -691,6 +735,7 @@ impl Greenlet {
         if self.inner.state.get() == State::New && self.inner.kind == Kind::Normal {
             self.inner.state.set(State::Dead);
             self.inner.run.clear();
+            (self.inner.vt.unrun)(self);
         }
     }
 }
@@ -731,7 +776,7 @@ impl Drop for Greenlet {
 /// kill it (later if the thread is unwinding, see the type's docs). A running greenlet is
 /// checked by the trampoline when it next suspends.
 #[cold]
-fn collect(inner: &Rc<Inner>) {
+fn collect(inner: &Rec) {
     if inner.kind == Kind::Normal && inner.state.get() == State::Active {
         switch::orphan(inner.clone());
     }
@@ -821,7 +866,7 @@ impl fmt::Debug for Current {
 
 impl PartialEq for Greenlet {
     fn eq(&self, other: &Greenlet) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        Rec::ptr_eq(&self.inner, &other.inner)
     }
 }
 
@@ -829,7 +874,7 @@ impl Eq for Greenlet {}
 
 impl Hash for Greenlet {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (Rc::as_ptr(&self.inner) as *const () as usize).hash(state);
+        (self.inner.as_ptr() as *const () as usize).hash(state);
     }
 }
 
@@ -994,7 +1039,10 @@ impl Builder {
         F: FnOnce(Value) -> R + 'static,
         R: 'static,
     {
-        self.build_slot(false, crate::run::RunSlot::new(run))
+        self.build_slot(
+            false,
+            crate::run::RunSlot::new(move |_: *const Inner, v| run(v)),
+        )
     }
 
     /// Creates a greenlet that *fails itself* if it cannot get a stack, instead of failing the
@@ -1036,35 +1084,95 @@ impl Builder {
         F: FnOnce(Result<Value, StackError>) -> R + 'static,
         R: 'static,
     {
-        let run = move |v: Value| match v.downcast::<StartFailure>() {
+        let run = move |_: *const Inner, v: Value| match v.downcast::<StartFailure>() {
             Ok(StartFailure(e)) => run(Err(e)),
             Err(v) => run(Ok(v)),
         };
         self.build_slot(true, crate::run::RunSlot::new(run))
     }
 
+    /// [`build_fallible`](Builder::build_fallible), with a scheduler's `payload` kept in the
+    /// greenlet's record (the same allocation: one per greenlet), read back with
+    /// [`Greenlet::payload`]. The payload lives as long as the record: until the last handle
+    /// to the greenlet is gone. `run` also receives a (counted) handle to the greenlet itself,
+    /// which is how it finds its payload (also when it runs without a stack of its own, where
+    /// [`getcurrent`](crate::getcurrent) is the main greenlet).
+    ///
+    /// # Panics
+    ///
+    /// If the stack size is below 16 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// struct Tag(&'static str);
+    /// impl greenlet::Payload for Tag {}
+    /// let g = greenlet::Builder::new()
+    ///     .build_fallible_with(Tag("job"), |me, r| r.is_ok() && me.payload::<Tag>().unwrap().0 == "job");
+    /// assert_eq!(g.payload::<Tag>().unwrap().0, "job");
+    /// assert!(g.switch(()).take::<bool>());
+    /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never.
+    #[inline]
+    pub fn build_fallible_with<P, F, R>(self, payload: P, run: F) -> Greenlet
+    where
+        P: Payload,
+        F: FnOnce(Greenlet, Result<Value, StackError>) -> R + 'static,
+        R: 'static,
+    {
+        let run = move |me: *const Inner, v: Value| {
+            // SAFETY: `me` is the record whose `run` this is (a pointer from `Rec::as_ptr`),
+            // live while it runs; every record is made by `Rec::new`.
+            let me = Greenlet::from_inner(unsafe {
+                Rec::clone_from_ptr(NonNull::new_unchecked(me.cast_mut()))
+            });
+            match v.downcast::<StartFailure>() {
+                Ok(StartFailure(e)) => run(me, Err(e)),
+                Err(v) => run(me, Ok(v)),
+            }
+        };
+        self.build_slot_with(true, crate::run::RunSlot::new(run), payload)
+    }
+
     /// Creates the greenlet around its `run`.
     #[inline(always)]
     fn build_slot(self, fallible: bool, run: crate::run::RunSlot) -> Greenlet {
+        self.build_slot_with(fallible, run, ())
+    }
+
+    /// Creates the greenlet around its `run`, with a payload.
+    #[inline(always)]
+    fn build_slot_with<P: Payload>(
+        self,
+        fallible: bool,
+        run: crate::run::RunSlot,
+        payload: P,
+    ) -> Greenlet {
         let size = self.stack_size.unwrap_or_else(crate::default_stack_size);
         assert!(
             size >= 16 * 1024,
             "greenlet stack size {size} is below 16 KiB"
         );
         let parent = self.parent.unwrap_or_else(switch::current_counted);
-        let inner = Rc::new(Inner::new(
-            switch::next_id(),
-            Kind::Normal,
-            Some(parent),
-            size,
-            match (self.name, self.numbered) {
-                (Some(s), _) => crate::name::Name::owned(s.into_boxed_str()),
-                (None, Some(p)) => crate::name::Name::fixed(p, true),
-                (None, None) => crate::name::Name::none(),
-            },
-            fallible,
-            run,
-        ));
+        let inner = Rec::new(
+            Inner::new(
+                switch::next_id(),
+                Kind::Normal,
+                Some(parent),
+                size,
+                match (self.name, self.numbered) {
+                    (Some(s), _) => crate::name::Name::owned(s.into_boxed_str()),
+                    (None, Some(p)) => crate::name::Name::fixed(p, true),
+                    (None, None) => crate::name::Name::none(),
+                },
+                fallible,
+                run,
+            ),
+            payload,
+        );
         Greenlet::from_inner(inner)
     }
 }

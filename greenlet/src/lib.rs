@@ -88,6 +88,7 @@ compile_error!(
 mod greenlet;
 mod name;
 mod overflow;
+mod rec;
 mod registry;
 mod run;
 mod stack;
@@ -96,6 +97,7 @@ mod sys;
 mod value;
 
 pub use crate::greenlet::{Builder, Current, Greenlet, LocalKey, ParentError, WaitState};
+pub use crate::rec::Payload;
 pub use crate::stack::{
     default_stack_size, set_default_stack_size, set_stack_cache_budget, stack_cache_budget,
     stack_mode, stack_stats, StackError, StackMode, StackStats, DEFAULT_STACK_CACHE_BUDGET,

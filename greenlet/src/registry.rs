@@ -15,7 +15,6 @@
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
 use crate::greenlet::Greenlet;
 use crate::switch::Inner;
@@ -25,7 +24,7 @@ thread_local! {
     ///
     /// # Invariant
     ///
-    /// Every pointer refers to a live record (an `Rc<Inner>` allocation) in state `Active`
+    /// Every pointer refers to a live record (made by `Rec::new`) in state `Active`
     /// whose `active_index` is its position here (a record not here has `usize::MAX`): a
     /// record leaves the registry when it finishes (`switch::finish`) or, still active, when
     /// it is dropped (`Inner::drop`).
@@ -77,13 +76,9 @@ pub(crate) fn alive() -> Vec<Greenlet> {
             a.borrow()
                 .iter()
                 .map(|p| {
-                    // SAFETY: registered pointers refer to live records that are `Rc<Inner>`
-                    // allocations (the invariant of `ACTIVE`); counting one more strong
-                    // reference before rebuilding the `Rc` keeps the counts balanced.
-                    let rc = unsafe {
-                        Rc::increment_strong_count(p.as_ptr());
-                        Rc::from_raw(p.as_ptr())
-                    };
+                    // SAFETY: registered pointers refer to live records (the invariant of
+                    // `ACTIVE`), all made by `Rec::new`.
+                    let rc = unsafe { crate::rec::Rec::clone_from_ptr(*p) };
                     Greenlet::from_inner(rc)
                 })
                 .collect()

@@ -7,6 +7,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::mem::{self, MaybeUninit};
 
+use crate::switch::Inner;
 use crate::value::Value;
 
 /// Words of inline storage: closures up to this size (and pointer alignment) are stored
@@ -16,7 +17,7 @@ const INLINE_WORDS: usize = 4;
 /// The functions that know the closure's type.
 struct VTable {
     /// Moves the closure out of the storage and calls it.
-    call: unsafe fn(*mut u8, Value) -> Value,
+    call: unsafe fn(*mut u8, *const Inner, Value) -> Value,
     /// Drops the closure in place without calling it.
     drop: unsafe fn(*mut u8),
 }
@@ -45,10 +46,14 @@ const fn fits<F>() -> bool {
 /// # Safety
 ///
 /// `p` points at a live `F`, which is moved out (the storage is logically empty afterwards).
-unsafe fn call_inline<F: FnOnce(Value) -> R, R: 'static>(p: *mut u8, v: Value) -> Value {
+unsafe fn call_inline<F: FnOnce(*const Inner, Value) -> R, R: 'static>(
+    p: *mut u8,
+    me: *const Inner,
+    v: Value,
+) -> Value {
     // SAFETY: by the contract, `p` holds a live `F` that nobody else will read.
     let f = unsafe { p.cast::<F>().read() };
-    Value::new(f(v))
+    Value::new(f(me, v))
 }
 
 /// Drops an inline closure.
@@ -66,10 +71,14 @@ unsafe fn drop_inline<F>(p: *mut u8) {
 /// # Safety
 ///
 /// `p` holds a `*mut F` from `Box::into_raw`, which is consumed.
-unsafe fn call_boxed<F: FnOnce(Value) -> R, R: 'static>(p: *mut u8, v: Value) -> Value {
+unsafe fn call_boxed<F: FnOnce(*const Inner, Value) -> R, R: 'static>(
+    p: *mut u8,
+    me: *const Inner,
+    v: Value,
+) -> Value {
     // SAFETY: by the contract, the pointer came from `Box::into_raw` and is used once.
     let f = unsafe { Box::from_raw(p.cast::<*mut F>().read()) };
-    Value::new(f(v))
+    Value::new(f(me, v))
 }
 
 /// Drops a boxed closure.
@@ -90,7 +99,7 @@ trait HasVTable {
     const BOXED: VTable;
 }
 
-impl<F: FnOnce(Value) -> R, R: 'static> HasVTable for (F, R) {
+impl<F: FnOnce(*const Inner, Value) -> R, R: 'static> HasVTable for (F, R) {
     const INLINE: VTable = VTable {
         call: call_inline::<F, R>,
         drop: drop_inline::<F>,
@@ -113,7 +122,7 @@ impl RunSlot {
     /// A slot holding `f`.
     pub(crate) fn new<F, R>(f: F) -> RunSlot
     where
-        F: FnOnce(Value) -> R + 'static,
+        F: FnOnce(*const Inner, Value) -> R + 'static,
         R: 'static,
     {
         let slot = RunSlot::empty();
@@ -136,11 +145,11 @@ impl RunSlot {
     /// # Panics
     ///
     /// If the slot is empty.
-    pub(crate) fn call(&self, v: Value) -> Value {
+    pub(crate) fn call(&self, me: *const Inner, v: Value) -> Value {
         let vt = self.vtable.take().expect("a greenlet's run is taken once");
         // SAFETY: `vtable` was `Some`, so `data` holds the closure it was made for; taking the
         // vtable first marks the slot empty, so the closure is moved out exactly once.
-        unsafe { (vt.call)(self.data.get().cast(), v) }
+        unsafe { (vt.call)(self.data.get().cast(), me, v) }
     }
 
     /// Drops the function without running it (no-op when empty).

@@ -51,6 +51,7 @@ use std::rc::Rc;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::greenlet::Greenlet;
+use crate::rec::{Rec, RecVTable};
 use crate::run::RunSlot;
 use crate::stack::{self, StackError};
 use crate::value::{GreenletExit, Value};
@@ -97,7 +98,7 @@ type YielderT = Yielder<(), ()>;
 /// `msg` holds the message for whoever runs next (or, while trampoline code runs, for the
 /// greenlet it is about to resume).
 struct Mailbox {
-    /// The switch target left by a suspending greenlet: an `Rc::into_raw` pointer (the
+    /// The switch target left by a suspending greenlet: a `Rec::into_raw` pointer (the
     /// trampoline takes ownership), or `None` for a request to kill orphans and come back.
     target: Cell<Option<NonNull<Inner>>>,
     /// The message in transit.
@@ -158,6 +159,10 @@ pub(crate) enum Kind {
 /// trampoline touches it; `yielder` is valid while `coro` is `Some` and the coroutine has
 /// started.
 pub(crate) struct Inner {
+    /// How many [`Rec`]s point here.
+    pub(crate) refs: Cell<usize>,
+    /// How to free the record (and its payload's type).
+    pub(crate) vt: &'static RecVTable,
     /// Per-thread number, for messages and `Debug`; main is 0.
     pub(crate) id: u64,
     /// Main, hub or normal.
@@ -204,6 +209,8 @@ impl Inner {
         run: RunSlot,
     ) -> Inner {
         Inner {
+            refs: Cell::new(0),
+            vt: crate::rec::plain_vt(),
             id,
             kind,
             state: Cell::new(if kind == Kind::Normal {
@@ -322,22 +329,25 @@ struct ThreadCtx {
     /// The hub and its scheduler, once installed (the scheduler is kept alive here).
     hub: RefCell<Option<(Greenlet, Rc<dyn Scheduler>)>>,
     /// Suspended greenlets whose last handle was dropped, waiting to be killed.
-    orphans: RefCell<Vec<Rc<Inner>>>,
+    orphans: RefCell<Vec<Rec>>,
     /// The next greenlet id.
     next_id: Cell<u64>,
 }
 
 impl ThreadCtx {
     fn new() -> ThreadCtx {
-        let main = Greenlet::from_inner(Rc::new(Inner::new(
-            0,
-            Kind::Main,
-            None,
-            0,
-            crate::name::Name::fixed("main", false),
-            false,
-            RunSlot::empty(),
-        )));
+        let main = Greenlet::from_inner(Rec::new(
+            Inner::new(
+                0,
+                Kind::Main,
+                None,
+                0,
+                crate::name::Name::fixed("main", false),
+                false,
+                RunSlot::empty(),
+            ),
+            (),
+        ));
         CURRENT.with(|c| c.set(Some(NonNull::from(&*main.inner))));
         ThreadCtx {
             main,
@@ -376,16 +386,12 @@ fn init_thread() -> NonNull<Inner> {
 }
 
 /// The running greenlet's record, as an `Rc`.
-fn current_rc() -> Rc<Inner> {
+fn current_rc() -> Rec {
     let p = current_ptr();
     // SAFETY: `CURRENT` always points at a live `Inner`: the main greenlet (owned by `THREAD`),
     // the hub (owned by `THREAD.hub`), or the greenlet the trampoline is resuming, of which the
-    // trampoline holds a handle for the whole resume. The pointer came from `Rc::as_ptr` of an
-    // `Rc<Inner>`, so incrementing its count and rebuilding an `Rc` is sound.
-    unsafe {
-        Rc::increment_strong_count(p.as_ptr());
-        Rc::from_raw(p.as_ptr())
-    }
+    // trampoline holds a handle for the whole resume. Every record is made by `Rec::new`.
+    unsafe { Rec::clone_from_ptr(p) }
 }
 
 /// A handle to the running greenlet that does not keep it alive (what `getcurrent` returns).
@@ -432,15 +438,18 @@ pub(crate) fn install_scheduler(sched: Rc<dyn Scheduler>) -> Greenlet {
             hub.is_none(),
             "a scheduler is already installed on this thread (one hub per thread)"
         );
-        let g = Greenlet::from_inner(Rc::new(Inner::new(
-            next_id(),
-            Kind::Hub,
-            Some(main),
-            0,
-            crate::name::Name::fixed("hub", false),
-            false,
-            RunSlot::empty(),
-        )));
+        let g = Greenlet::from_inner(Rec::new(
+            Inner::new(
+                next_id(),
+                Kind::Hub,
+                Some(main),
+                0,
+                crate::name::Name::fixed("hub", false),
+                false,
+                RunSlot::empty(),
+            ),
+            (),
+        ));
         SCHED.with(|s| s.set(Some(NonNull::from(&*sched))));
         *hub = Some((g.clone(), sched));
         g
@@ -464,12 +473,10 @@ pub(crate) fn switch_to(target: &Greenlet, msg: Message) -> Message {
     let cur = current_ptr();
     // SAFETY: see `current_rc`: the running greenlet's record outlives this call.
     let cur = unsafe { cur.as_ref() };
-    if cur.kind != Kind::Normal || std::ptr::addr_eq(cur, Rc::as_ptr(&target.inner)) {
+    if cur.kind != Kind::Normal || std::ptr::addr_eq(cur, target.inner.as_ptr()) {
         return switch_to_slow(cur, target, msg);
     }
-    let t = Rc::into_raw(target.inner.clone()).cast_mut();
-    // SAFETY: `Rc::into_raw` never returns null.
-    let t = unsafe { NonNull::new_unchecked(t) };
+    let t = target.inner.clone().into_raw();
     MAILBOX.with(|b| b.target.set(Some(t)));
     put_msg(msg);
     suspend(cur);
@@ -479,7 +486,7 @@ pub(crate) fn switch_to(target: &Greenlet, msg: Message) -> Message {
 /// `switch_to` from main or the hub, or to oneself.
 #[inline(never)]
 fn switch_to_slow(cur: &Inner, target: &Greenlet, msg: Message) -> Message {
-    if std::ptr::addr_eq(cur, Rc::as_ptr(&target.inner)) {
+    if std::ptr::addr_eq(cur, target.inner.as_ptr()) {
         return msg;
     }
     match cur.kind {
@@ -506,7 +513,7 @@ fn suspend(cur: &Inner) {
 
 /// Makes `g` (suspended, with no counted handle left) an orphan and kills it as soon as the
 /// running context allows (see the module docs).
-pub(crate) fn orphan(g: Rc<Inner>) {
+pub(crate) fn orphan(g: Rec) {
     if TORN_DOWN.with(Cell::get) || CURRENT.with(Cell::get).is_none() {
         // Nothing can run any more on this thread: leak it.
         mem::forget(g);
@@ -566,15 +573,15 @@ fn resume(g: &Inner, main: NonNull<Inner>) -> bool {
 
 /// Takes the switch target a suspended greenlet left (`None`: it asks for orphans killed).
 #[inline(always)]
-fn take_target() -> Option<Rc<Inner>> {
+fn take_target() -> Option<Rec> {
     let p = MAILBOX.with(|b| b.target.take())?;
-    // SAFETY: the pointer came from `Rc::into_raw` in `switch_to`, and is taken once.
-    Some(unsafe { Rc::from_raw(p.as_ptr()) })
+    // SAFETY: the pointer came from `Rec::into_raw` in `switch_to`, and is taken once.
+    Some(unsafe { Rec::from_raw(p) })
 }
 
 /// The trampoline: runs on the main stack until control comes back to main; returns the
 /// message main receives.
-fn trampoline(first: Rc<Inner>, msg: Message) -> Message {
+fn trampoline(first: Rec, msg: Message) -> Message {
     let main = current_ptr();
     let _reset = ResetCurrent(main);
     let mut target = if is_runnable(&first) {
@@ -649,11 +656,11 @@ fn is_runnable(g: &Inner) -> bool {
 #[cold]
 #[inline(never)]
 fn route(
-    mut target: Rc<Inner>,
+    mut target: Rec,
     mut msg: Message,
-    mut from: Option<Rc<Inner>>,
+    mut from: Option<Rec>,
     main: NonNull<Inner>,
-) -> Result<Rc<Inner>, Message> {
+) -> Result<Rec, Message> {
     loop {
         if ORPHANS_PENDING.with(Cell::get) {
             kill_orphans();
@@ -704,7 +711,7 @@ fn route(
 
 /// Asks the scheduler what runs next, with `CURRENT` set to the hub meanwhile.
 #[inline]
-fn run_scheduler(hub: &Rc<Inner>, msg: Message, main: NonNull<Inner>) -> (Rc<Inner>, Message) {
+fn run_scheduler(hub: &Rec, msg: Message, main: NonNull<Inner>) -> (Rec, Message) {
     let Some(sched) = SCHED.with(Cell::get) else {
         unreachable!("a hub greenlet exists only with its scheduler")
     };
@@ -723,11 +730,11 @@ fn run_scheduler(hub: &Rc<Inner>, msg: Message, main: NonNull<Inner>) -> (Rc<Inn
 /// meanwhile (`switch` panics there).
 #[cold]
 #[inline(never)]
-fn fail_itself(inner: &Inner, e: StackError) -> (Rc<Inner>, Message) {
+fn fail_itself(inner: &Rec, e: StackError) -> (Rec, Message) {
     inner.state.set(State::Dead);
     let v = Value::new(crate::greenlet::StartFailure(e));
     NO_SWITCH.with(|n| n.set(n.get() + 1));
-    let fin = panic::catch_unwind(AssertUnwindSafe(|| inner.run.call(v)));
+    let fin = panic::catch_unwind(AssertUnwindSafe(|| inner.run.call(inner.as_ptr(), v)));
     NO_SWITCH.with(|n| n.set(n.get() - 1));
     let locals = mem::take(&mut *inner.locals.borrow_mut());
     if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(locals))) {
@@ -741,9 +748,10 @@ fn fail_itself(inner: &Inner, e: StackError) -> (Rc<Inner>, Message) {
 }
 
 /// Marks a never-started greenlet dead and sends what killed it to its parent.
-fn kill_unstarted(inner: &Inner, p: Panic) -> (Rc<Inner>, Message) {
+fn kill_unstarted(inner: &Rec, p: Panic) -> (Rec, Message) {
     inner.state.set(State::Dead);
     inner.run.clear();
+    (inner.vt.unrun)(&Greenlet::uncounted(inner.clone()));
     (first_live_parent(inner), finish_message(Err(p)))
 }
 
@@ -757,7 +765,7 @@ fn finish_message(fin: Finish) -> Message {
 }
 
 /// The first ancestor of `inner` that is not dead (main is never dead).
-fn first_live_parent(inner: &Inner) -> Rc<Inner> {
+fn first_live_parent(inner: &Inner) -> Rec {
     let parent_of = |i: &Inner| match &*i.parent.borrow() {
         Some(p) => p.inner.clone(),
         None => main_greenlet().inner.clone(),
@@ -770,14 +778,14 @@ fn first_live_parent(inner: &Inner) -> Rc<Inner> {
 }
 
 /// Gives `inner` a stack and its coroutine.
-fn start(inner: &Inner) -> Result<(), StackError> {
+fn start(inner: &Rec) -> Result<(), StackError> {
     let size = inner.stack_size.get();
     let stack = match stack::acquire_cached(size) {
         Some(s) => s,
         None => stack::acquire_slow(size)?,
     };
     inner.stack_limit.set(stack::limit(&stack));
-    let rec: *const Inner = inner;
+    let rec: *const Inner = inner.as_ptr();
     let coro = Coro::with_stack(stack, move |y: &YielderT, ()| {
         // SAFETY: the coroutine is owned by the record it points to, and the trampoline holds an
         // `Rc` to that record whenever it resumes the coroutine, so `rec` is live here.
@@ -787,7 +795,7 @@ fn start(inner: &Inner) -> Result<(), StackError> {
         // force-unwinds only coroutines dropped while suspended, and `Inner::drop` leaks those
         // instead of dropping them.)
         let fin = panic::catch_unwind(AssertUnwindSafe(|| match take_msg() {
-            Message::Value(v) => inner.run.call(v),
+            Message::Value(v) => inner.run.call(rec, v),
             _ => unreachable!("the trampoline starts greenlets with values only"),
         }));
         // Greenlet-local values die with the greenlet, on its own stack (so their `Drop`s see
@@ -833,7 +841,7 @@ fn kill_orphans() {
 }
 
 /// Throws `GreenletExit` into one orphan and runs it until it finishes.
-fn kill_one(o: Rc<Inner>) {
+fn kill_one(o: Rec) {
     let main = current_ptr();
     if o.state.get() != State::Active || o.handles.get() != 0 {
         return;

@@ -2,11 +2,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::time::Duration;
 
-use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, StackError, Value};
+use greenlet::{Greenlet as RawGreenlet, GreenletExit, Message, Payload, StackError, Value};
 
 use crate::error::GreenletError;
 use crate::hub::Action;
@@ -64,24 +65,18 @@ struct Link<T: 'static> {
     f: LinkFn<T>,
 }
 
-/// The state shared by the handles of one greenlet.
+/// The state shared by the handles of one greenlet, kept in its raw greenlet's record (as
+/// that record's payload: one allocation per greenlet). The raw greenlet's `run` holds the
+/// function. While the greenlet is scheduled and has not started, the hub's ready queue (or
+/// its `start_later` timer) holds a handle, so a greenlet spawned without keeping its handle
+/// still runs; one never started whose handles are all dropped is freed.
 struct Shared<T: 'static> {
-    /// Its number, for the default name `Greenlet-N`: its raw greenlet's id, so that the
-    /// stack-overflow report (which knows only the raw greenlet) shows the same name.
-    number: Cell<u64>,
-    /// The raw greenlet it runs in (created with it; its `run` holds the function), until it
-    /// dies.
-    raw: RefCell<Option<RawGreenlet>>,
     /// Where it is in its life.
     life: Cell<Life>,
     /// The outcome, once dead.
     result: RefCell<Option<Result<T, GreenletError>>>,
     /// Its place in the order of deaths of the thread's greenlets (from 1); 0 while alive.
     died: Cell<u64>,
-    /// A reference to itself while scheduled and not yet running, so that a greenlet spawned
-    /// without keeping its handle still runs (the raw greenlet's function only holds a weak
-    /// reference, so that a never-started greenlet is freed with its last handle).
-    keepalive: RefCell<Option<Rc<Shared<T>>>>,
     /// Rarely used state (name, links, start timer), allocated on first use.
     extra: RefCell<Option<Box<Extra<T>>>>,
     /// Where it was spawned (the caller of `Greenlet::new`, `spawn`..., through
@@ -127,38 +122,44 @@ impl<T: 'static> Shared<T> {
     }
 }
 
-/// Finishes a scheduled greenlet as killed if what would have started it is dropped without
-/// running (its raw greenlet killed before it ran, its `start_later` timer dropped by the
-/// hub's teardown): otherwise its self-reference (`keepalive`) would keep it, its function
-/// and its waiters for ever. Holds a weak reference (the raw greenlet's function) or a handle
-/// (the `start_later` timer).
-struct Unrun<P: Finisher>(Option<P>);
-
-/// What [`Unrun`] can finish through.
-trait Finisher {
-    /// Finishes the greenlet as killed if it is still waiting to run.
-    fn finish_unrun(&self);
-}
-
-impl<T: 'static> Finisher for std::rc::Weak<Shared<T>> {
-    fn finish_unrun(&self) {
-        if let Some(inner) = self.upgrade() {
-            Greenlet { inner }.finish_unrun();
-        }
+impl<T: 'static> Payload for Shared<T> {
+    /// Its raw greenlet was killed (or discarded) before it ran: the greenlet finishes as
+    /// killed if it was still waiting to run, so its waiters and links hear of it.
+    fn unrun(g: &RawGreenlet) {
+        // SAFETY: this is the payload hook of `Shared<T>`: `g`'s payload is one.
+        let me = unsafe { Greenlet::<T>::from_raw(g.clone()) };
+        me.finish_unrun();
     }
 }
 
-impl<T: 'static> Finisher for Greenlet<T> {
-    fn finish_unrun(&self) {
-        Greenlet::finish_unrun(self);
-    }
-}
+/// Finishes a scheduled greenlet as killed if its `start_later` timer is dropped without
+/// running (the hub's teardown drops pending timers): otherwise its waiters would wait for
+/// ever.
+struct Unrun<T: 'static>(Option<Greenlet<T>>);
 
-impl<P: Finisher> Drop for Unrun<P> {
+impl<T: 'static> Drop for Unrun<T> {
     fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            p.finish_unrun();
+        if let Some(g) = self.0.take() {
+            g.finish_unrun();
         }
+    }
+}
+
+/// A counted handle to a raw greenlet whose payload is a `Shared<T>`: derefs to it.
+struct Handle<T: 'static> {
+    /// The raw greenlet.
+    raw: RawGreenlet,
+    /// The payload's type.
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> std::ops::Deref for Handle<T> {
+    type Target = Shared<T>;
+    #[inline(always)]
+    fn deref(&self) -> &Shared<T> {
+        // SAFETY: a `Handle<T>` is made only for a raw greenlet built with a `Shared<T>`
+        // payload (see `Greenlet::from_raw`).
+        unsafe { self.raw.payload_unchecked::<Shared<T>>() }
     }
 }
 
@@ -188,21 +189,24 @@ impl<P: Finisher> Drop for Unrun<P> {
 /// std::thread::spawn(move || g.join());
 /// ```
 pub struct Greenlet<T: 'static> {
-    /// The shared state.
-    inner: Rc<Shared<T>>,
+    /// The shared state, in the raw greenlet's record.
+    inner: Handle<T>,
 }
 
 impl<T: 'static> Clone for Greenlet<T> {
     fn clone(&self) -> Self {
         Greenlet {
-            inner: self.inner.clone(),
+            inner: Handle {
+                raw: self.inner.raw.clone(),
+                _t: PhantomData,
+            },
         }
     }
 }
 
 impl<T: 'static> PartialEq for Greenlet<T> {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        self.inner.raw == other.inner.raw
     }
 }
 
@@ -269,36 +273,54 @@ impl<T: 'static> Greenlet<T> {
     pub fn new(f: impl FnOnce() -> T + 'static) -> Greenlet<T> {
         let spawned_at = Location::caller();
         let hub = get_hub();
-        let inner = Rc::new(Shared {
-            number: Cell::new(0),
-            raw: RefCell::new(None),
+        let shared: Shared<T> = Shared {
             life: Cell::new(Life::Unstarted),
             result: RefCell::new(None),
             died: Cell::new(0),
-            keepalive: RefCell::new(None),
             extra: RefCell::new(None),
             spawned_at: Cell::new(spawned_at),
             waiters: WaitList::new(),
-        });
-        // The raw greenlet holds the function (inline when small) and only a weak reference
-        // back, so an unstarted greenlet whose handles are all dropped is freed. One that
-        // cannot get a stack fails itself (`build_fallible`): it ends with the error, and the
-        // greenlet that was switching to it carries on.
-        let mut unrun = Unrun(Some(Rc::downgrade(&inner)));
+        };
+        // The raw greenlet holds the function (inline when small) and the state, in one
+        // allocation. One that cannot get a stack fails itself (`build_fallible_with`): it
+        // ends with the error, and the greenlet that was switching to it carries on.
         let raw = RawGreenlet::builder()
-            .parent(&hub.greenlet())
+            .parent(hub.hub_greenlet())
             .numbered_name("Greenlet-")
-            .build_fallible(move |first: Result<Value, StackError>| {
-                if let Some(inner) = unrun.0.take().and_then(|w| w.upgrade()) {
+            .build_fallible_with(
+                shared,
+                move |me: RawGreenlet, first: Result<Value, StackError>| {
+                    // SAFETY: built with a `Shared<T>` payload just here.
+                    let me = unsafe { Greenlet::<T>::from_raw(me) };
                     match first {
-                        Ok(_) => Greenlet { inner }.body(f),
-                        Err(e) => Greenlet { inner }.fail_start(e),
+                        Ok(_) => me.body(f),
+                        Err(e) => me.fail_start(e),
                     }
-                }
-            });
-        inner.number.set(raw.id());
-        *inner.raw.borrow_mut() = Some(raw);
-        Greenlet { inner }
+                },
+            );
+        // SAFETY: built with a `Shared<T>` payload just above.
+        unsafe { Greenlet::from_raw(raw) }
+    }
+
+    /// The gevent greenlet whose raw greenlet is `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` was built by [`Greenlet::new`] for this `T` (its payload is a `Shared<T>`).
+    #[inline(always)]
+    unsafe fn from_raw(raw: RawGreenlet) -> Greenlet<T> {
+        Greenlet {
+            inner: Handle {
+                raw,
+                _t: PhantomData,
+            },
+        }
+    }
+
+    /// Its raw greenlet until it dies.
+    #[inline]
+    fn raw_if_alive(&self) -> Option<&RawGreenlet> {
+        (self.inner.life.get() != Life::Dead).then_some(&self.inner.raw)
     }
 
     /// A greenlet running `r.run()`: the "subclass with `_run`" pattern.
@@ -395,7 +417,7 @@ impl<T: 'static> Greenlet<T> {
     /// Never.
     pub fn set_name(&self, name: impl Into<String>) {
         let name = name.into();
-        if let Some(raw) = &*self.inner.raw.borrow() {
+        if let Some(raw) = self.raw_if_alive() {
             // For the stack-overflow report.
             raw.set_name(name.as_str());
         }
@@ -417,7 +439,7 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn set_stack_size(&self, bytes: usize) {
-        if let Some(raw) = &*self.inner.raw.borrow() {
+        if let Some(raw) = self.raw_if_alive() {
             raw.set_stack_size(bytes);
         }
     }
@@ -441,7 +463,7 @@ impl<T: 'static> Greenlet<T> {
             .borrow()
             .as_ref()
             .and_then(|e| e.name.clone());
-        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.number.get()))
+        named.unwrap_or_else(|| format!("Greenlet-{}", self.inner.raw.id()))
     }
 
     /// Schedules the greenlet to run (once the running greenlet waits). No-op if already
@@ -464,7 +486,6 @@ impl<T: 'static> Greenlet<T> {
             return;
         }
         self.inner.life.set(Life::Scheduled);
-        *self.inner.keepalive.borrow_mut() = Some(self.inner.clone());
         self.launch();
     }
 
@@ -488,7 +509,6 @@ impl<T: 'static> Greenlet<T> {
             return;
         }
         self.inner.life.set(Life::Scheduled);
-        *self.inner.keepalive.borrow_mut() = Some(self.inner.clone());
         let mut me = Unrun(Some(self.clone()));
         let id = get_hub().add_timer(
             crate::deadline_after(d),
@@ -504,7 +524,8 @@ impl<T: 'static> Greenlet<T> {
         self.inner.extra().start_timer = Some(id);
     }
 
-    /// Finishes it as killed if it was scheduled and never ran (see [`Unrun`]).
+    /// Finishes it as killed if it was scheduled and never ran (its raw greenlet was killed
+    /// before it ran, or its `start_later` timer was dropped).
     fn finish_unrun(&self) {
         if self.inner.life.get() == Life::Scheduled {
             self.finish(Err(GreenletError::killed()));
@@ -513,15 +534,13 @@ impl<T: 'static> Greenlet<T> {
 
     /// Queues the raw greenlet in the hub.
     fn launch(&self) {
-        let raw = self.inner.raw.borrow().clone();
-        if let Some(raw) = raw {
-            get_hub().schedule(raw, Message::Value(Value::empty()));
+        if let Some(raw) = self.raw_if_alive() {
+            get_hub().schedule(raw.clone(), Message::Value(Value::empty()));
         }
     }
 
     /// What runs in the raw greenlet.
     fn body(self, f: impl FnOnce() -> T) {
-        drop(self.inner.keepalive.borrow_mut().take());
         if self.inner.life.get() == Life::Dead {
             return; // killed before it ran
         }
@@ -555,7 +574,6 @@ impl<T: 'static> Greenlet<T> {
     /// the error (reported like a panic), in the switching machinery, without waiting.
     #[cold]
     fn fail_start(self, e: StackError) {
-        drop(self.inner.keepalive.borrow_mut().take());
         if self.inner.life.get() == Life::Dead {
             return; // killed before it would have run
         }
@@ -577,20 +595,16 @@ impl<T: 'static> Greenlet<T> {
             d.set(d.get() + 1);
             d.get()
         }));
-        let keep = self.inner.keepalive.borrow_mut().take();
-        let raw = self.inner.raw.borrow_mut().take();
-        if let Some(raw) = raw {
-            if !raw.is_started() {
-                // Killed before it ran: drop its function now (it never will).
-                raw.discard();
-            }
+        let raw = &self.inner.raw;
+        if !raw.is_started() {
+            // Killed before it ran: drop its function now (it never will).
+            raw.discard();
         }
         self.inner.waiters.notify_all();
         if self.inner.has_links() {
             let me = self.clone();
             get_hub().run_callback(move || me.fire_links());
         }
-        drop(keep);
     }
 
     /// Runs the links, in registration order (in the hub), as gevent's `_notify_links` does:
@@ -723,16 +737,12 @@ impl<T: 'static> Greenlet<T> {
     ///
     /// Never.
     pub fn raw(&self) -> Option<RawGreenlet> {
-        self.inner.raw.borrow().clone()
+        self.raw_if_alive().cloned()
     }
 
     /// Whether this greenlet is the one running now.
     fn is_current(&self) -> bool {
-        self.inner
-            .raw
-            .borrow()
-            .as_ref()
-            .is_some_and(|r| r.is_current())
+        self.raw_if_alive().is_some_and(|r| r.is_current())
     }
 
     /// Waits for the greenlet to die and returns (a clone of) its value, or why there is none.
@@ -1118,8 +1128,7 @@ impl<T: 'static> Greenlet<T> {
             }
             Life::Running => {}
         }
-        let raw = self.inner.raw.borrow().clone();
-        if let Some(raw) = raw {
+        if let Some(raw) = self.raw_if_alive().cloned() {
             if raw.is_current() {
                 crate::park::mark_unwinding(&raw);
                 panic::resume_unwind(Box::new(GreenletExit));

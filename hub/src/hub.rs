@@ -353,6 +353,12 @@ impl Hub {
         self.0.greenlet()
     }
 
+    /// The hub's greenlet, borrowed.
+    #[inline(always)]
+    pub(crate) fn hub_greenlet(&self) -> &RawGreenlet {
+        self.0.hub_greenlet()
+    }
+
     /// Switches the running greenlet to the hub (it must have arranged to be woken).
     #[inline(always)]
     pub(crate) fn switch_to_hub(&self) -> Message {

@@ -506,3 +506,46 @@ fn panic_is_a_value_for_the_spawner() {
     assert_eq!(*p.downcast::<u8>().unwrap(), 42);
     get_hub().reset_error_handler();
 }
+
+/// Regression (one allocation per greenlet: its state lives in its raw greenlet's record): a
+/// spawned greenlet whose raw greenlet is killed before it ever ran finishes as killed, its
+/// function dropped unrun, and its joiners are woken.
+#[test]
+fn raw_greenlet_killed_before_it_ran_finishes_the_greenlet() {
+    let drops = counter();
+    let d = DropCounter(drops.clone());
+    let g = spawn(move || {
+        let _d = &d;
+        unreachable!("killed before it ran")
+    });
+    let joiner = {
+        let g = g.clone();
+        spawn(move || g.join())
+    };
+    let raw = g.raw().expect("alive");
+    // Its parent, the hub, receives the kill, runs the ready greenlets (the joiner), and, main
+    // not being parked, ends main's switch with `LoopExit`.
+    let r = panic::catch_unwind(AssertUnwindSafe(|| raw.throw(greenlet::GreenletExit)));
+    assert!(r.unwrap_err().is::<gevent_hub::LoopExit>());
+    assert!(g.dead() && g.successful());
+    assert!(g.get().unwrap_err().is_killed());
+    assert_eq!(drops.get(), 1, "its function is dropped without running");
+    joiner.join();
+    assert!(joiner.successful());
+}
+
+/// Regression (one allocation per greenlet): a greenlet never started whose handles are all
+/// dropped frees its function; one spawned whose handle is dropped at once still runs.
+#[test]
+fn unstarted_greenlets_are_freed_and_spawned_ones_run_without_a_handle() {
+    let drops = counter();
+    let d = DropCounter(drops.clone());
+    let g = Greenlet::new(move || drop(d));
+    drop(g);
+    assert_eq!(drops.get(), 1);
+    let ran = counter();
+    let r = ran.clone();
+    drop(spawn(move || r.set(r.get() + 1)));
+    sleep(Duration::ZERO);
+    assert_eq!(ran.get(), 1);
+}
