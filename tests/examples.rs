@@ -351,7 +351,11 @@ fn tour_runs_every_section() {
         "raw greenlets come after the gevent sections: {names:?}"
     );
     // Monkey patching patches the process: nothing runs after it.
-    assert_eq!(names.last().map(String::as_str), Some("monkey_std"), "{names:?}");
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("monkey_std"),
+        "{names:?}"
+    );
     for net in ["echo_many", "fetch", "udp_echo"] {
         assert!(
             names.iter().any(|n| n == net),
