@@ -1000,6 +1000,10 @@ impl StreamBuilder<TcpStream> {
     ///     .unwrap();
     /// # drop(server);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never: it only records the configuration (handshakes run in each connection's greenlet).
     #[cfg(feature = "tls")]
     pub fn tls(
         self,
@@ -1024,6 +1028,10 @@ impl StreamBuilder<TcpStream> {
 impl StreamBuilder<gevent_ssl::TlsStream<TcpStream>> {
     /// The connection handler, for a server on this thread; it runs once the handshake is
     /// done.
+    ///
+    /// # Switches
+    ///
+    /// Never: it only records the handler.
     pub fn handler<F>(mut self, f: F) -> Self
     where
         F: Fn(gevent_ssl::TlsStream<TcpStream>, SocketAddr) + 'static,
@@ -1037,6 +1045,10 @@ impl StreamBuilder<gevent_ssl::TlsStream<TcpStream>> {
     }
 
     /// Builds the connection handler once on each server thread (needed with `threads`).
+    ///
+    /// # Switches
+    ///
+    /// Never: it only records the factory.
     pub fn handler_factory<FF, F>(mut self, factory: FF) -> Self
     where
         FF: Fn() -> F + Send + Sync + 'static,
@@ -1051,6 +1063,10 @@ impl StreamBuilder<gevent_ssl::TlsStream<TcpStream>> {
     }
 
     /// Deadline for each connection's TLS handshake, from its accept (default 10 s).
+    ///
+    /// # Switches
+    ///
+    /// Never: it only records the setting.
     pub fn handshake_timeout(mut self, d: Duration) -> Self {
         if let Some(t) = &mut self.tls {
             t.handshake_timeout = d;

@@ -76,6 +76,17 @@ impl Drop for List {
 
 /// `getaddrinfo(3)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `dns` patched: runs libc's `getaddrinfo` on the thread
+/// pool and waits in the hub for it. Anywhere else: never, libc's own.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call returns `EAI_SYSTEM` with `errno` `ECANCELED` or
+/// `ETIMEDOUT` (the lookup finishes on the pool and its result is freed), and the interrupt stays
+/// pending: it is raised at the greenlet's next Rust-side wait, or when its function returns.
+///
 /// # Safety
 ///
 /// As libc's `getaddrinfo`.

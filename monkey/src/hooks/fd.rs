@@ -35,6 +35,11 @@ fn cancel_slow(fd: c_int) {
 
 /// `close(2)`.
 ///
+/// # Switches
+///
+/// Never: first wakes the greenlets of this thread waiting on the fd (their calls fail with
+/// `EBADF`) and forgets its registration, then makes the system call.
+///
 /// # Safety
 ///
 /// As libc's `close`.
@@ -47,6 +52,11 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 }
 
 /// `dup2(2)`.
+///
+/// # Switches
+///
+/// Never: first wakes the greenlets of this thread waiting on the fd (their calls fail with
+/// `EBADF`) and forgets its registration, then makes the system call.
 ///
 /// # Safety
 ///
@@ -62,6 +72,11 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 }
 
 /// `dup3(2)`.
+///
+/// # Switches
+///
+/// Never: first wakes the greenlets of this thread waiting on the fd (their calls fail with
+/// `EBADF`) and forgets its registration, then makes the system call.
 ///
 /// # Safety
 ///

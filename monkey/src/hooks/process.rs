@@ -15,6 +15,17 @@ const PASS: c_int = libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED;
 
 /// `wait4(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `subprocess` patched, waiting for one child without
+/// `WNOHANG`: waits in the hub on the child's pidfd. Anywhere else: never.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` or `ETIMEDOUT`, the child is
+/// not reaped, and the interrupt stays pending: it is raised at the greenlet's next Rust-side
+/// wait, or when its function returns.
+///
 /// # Safety
 ///
 /// As libc's `wait4`.
@@ -34,6 +45,17 @@ pub unsafe extern "C" fn wait4(
 }
 
 /// `waitpid(2)`.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `subprocess` patched, waiting for one child without
+/// `WNOHANG`: waits in the hub on the child's pidfd. Anywhere else: never.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` or `ETIMEDOUT`, the child is
+/// not reaped, and the interrupt stays pending: it is raised at the greenlet's next Rust-side
+/// wait, or when its function returns.
 ///
 /// # Safety
 ///

@@ -48,6 +48,18 @@ unsafe fn poll_coop(fds: *mut pollfd, n: usize, deadline: Option<Instant>) -> Op
 
 /// `poll(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `select` patched and a timeout that is not zero: waits in
+/// the hub for the fds' registrations or the timeout, then polls again so that the results are the
+/// kernel's. Anywhere else: never.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` or `ETIMEDOUT`, and the
+/// interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when its
+/// function returns.
+///
 /// # Safety
 ///
 /// As libc's `poll`.
@@ -78,6 +90,18 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, n: nfds_t, timeout_ms: c_int) ->
 }
 
 /// `ppoll(2)`: cooperative without a signal mask.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `select` patched and a timeout that is not zero: waits in
+/// the hub for the fds' registrations or the timeout, then polls again so that the results are the
+/// kernel's. Anywhere else: never.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` or `ETIMEDOUT`, and the
+/// interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when its
+/// function returns.
 ///
 /// # Safety
 ///
@@ -129,6 +153,18 @@ unsafe fn isset(set: *const fd_set, fd: c_int) -> bool {
 
 /// `select(2)`: cooperative with a non-zero timeout; the timeout is updated with the time
 /// left, as Linux's `select` does.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `select` patched and a timeout that is not zero: waits in
+/// the hub for the fds' registrations or the timeout, then polls again so that the results are the
+/// kernel's. Anywhere else: never.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` or `ETIMEDOUT`, and the
+/// interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when its
+/// function returns.
 ///
 /// # Safety
 ///

@@ -237,6 +237,20 @@ impl IoCursor {
 
 /// `recv(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `recv`.
@@ -266,6 +280,20 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
 }
 
 /// `recvfrom(2)`.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
 ///
 /// # Safety
 ///
@@ -334,6 +362,20 @@ fn recv_slow(
 
 /// `recvmsg(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `recvmsg`.
@@ -397,6 +439,20 @@ unsafe fn recvmsg_slow(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
 
 /// `send(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `send`.
@@ -410,6 +466,20 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags:
 }
 
 /// `sendto(2)`.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
 ///
 /// # Safety
 ///
@@ -491,6 +561,20 @@ fn send_one(fd: RawFd, mut op: impl FnMut(c_int) -> ssize_t) -> ssize_t {
 
 /// `sendmsg(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `sendmsg`.
@@ -539,6 +623,20 @@ unsafe fn sendmsg_slow(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
 
 /// `read(2)`: cooperative for sockets; files, pipes and ttys pass through.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `read`.
@@ -571,6 +669,20 @@ fn read_slow(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
 
 /// `write(2)`: cooperative for sockets; files, pipes and ttys pass through.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `write`.
@@ -599,6 +711,20 @@ fn write_slow(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
 }
 
 /// `readv(2)`: cooperative for sockets.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
 ///
 /// # Safety
 ///
@@ -634,6 +760,20 @@ fn readv_slow(fd: c_int, iov: *const iovec, n: c_int) -> ssize_t {
 }
 
 /// `writev(2)`: cooperative for sockets.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
 ///
 /// # Safety
 ///
@@ -674,6 +814,20 @@ unsafe fn writev_slow(fd: c_int, iov: *const iovec, n: c_int) -> ssize_t {
 }
 
 /// `connect(2)`: a blocking connect waits cooperatively for the handshake.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
 ///
 /// # Safety
 ///
@@ -766,6 +920,20 @@ fn connect_slow(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
 
 /// `accept(2)`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
+///
 /// # Safety
 ///
 /// As libc's `accept`.
@@ -776,6 +944,20 @@ pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut sockle
 }
 
 /// `accept4(2)`: a blocking accept waits cooperatively for a connection.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with the family patched, when the fd is a socket in blocking
+/// mode and the call would block: waits in the hub for the socket's readiness (other greenlets
+/// run), then retries. Anywhere else (before `patch_*`, outside greenlets, in a non-blocking
+/// socket, on files and pipes): never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the wait: the call fails with `ECANCELED` (kill) or `ETIMEDOUT`
+/// (timeout), nothing more is transferred (a stream send returns what it had sent, if anything),
+/// and the interrupt stays pending: it is raised at the greenlet's next Rust-side wait, or when
+/// its function returns.
 ///
 /// # Safety
 ///
@@ -844,6 +1026,10 @@ fn accept_slow(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int
 
 /// `socket(2)`: records the new fd as a socket (no waiting here).
 ///
+/// # Switches
+///
+/// Never: records the new fds as sockets.
+///
 /// # Safety
 ///
 /// As libc's `socket`.
@@ -858,6 +1044,10 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, proto: c_int) -> c_int
 }
 
 /// `socketpair(2)`: records both fds as sockets.
+///
+/// # Switches
+///
+/// Never: records the new fds as sockets.
 ///
 /// # Safety
 ///

@@ -30,6 +30,17 @@ fn sleep_for(d: Duration) -> bool {
 
 /// `clock_nanosleep(2)`: returns 0 or the error number (not `errno`).
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `time` patched: sleeps in the hub (other greenlets run).
+/// Anywhere else: never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the sleep early, and it returns as if it had slept the whole time (std
+/// asserts on any other error); the interrupt stays pending: it is raised at the greenlet's next
+/// Rust-side wait, or when its function returns.
+///
 /// # Safety
 ///
 /// As libc's `clock_nanosleep`.
@@ -107,6 +118,17 @@ fn clock_nanosleep_slow(
 
 /// `nanosleep(2)`: 0, or -1 with `errno`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `time` patched: sleeps in the hub (other greenlets run).
+/// Anywhere else: never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the sleep early, and it returns as if it had slept the whole time (std
+/// asserts on any other error); the interrupt stays pending: it is raised at the greenlet's next
+/// Rust-side wait, or when its function returns.
+///
 /// # Safety
 ///
 /// As libc's `nanosleep`.
@@ -124,6 +146,17 @@ pub unsafe extern "C" fn nanosleep(req: *const timespec, rem: *mut timespec) -> 
 
 /// `usleep(3)`: 0, or -1 with `errno`.
 ///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `time` patched: sleeps in the hub (other greenlets run).
+/// Anywhere else: never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the sleep early, and it returns as if it had slept the whole time (std
+/// asserts on any other error); the interrupt stays pending: it is raised at the greenlet's next
+/// Rust-side wait, or when its function returns.
+///
 /// # Safety
 ///
 /// Always safe to call (as libc's `usleep`).
@@ -139,6 +172,17 @@ pub unsafe extern "C" fn usleep(usec: libc::useconds_t) -> c_int {
 
 /// `sleep(3)`: 0, or the seconds not slept when interrupted by a signal; `errno` untouched on
 /// success.
+///
+/// # Switches
+///
+/// In a greenlet of a running hub, with `time` patched: sleeps in the hub (other greenlets run).
+/// Anywhere else: never, the system call as is.
+///
+/// # Kill safety
+///
+/// A kill or `Timeout` ends the sleep early, and it returns as if it had slept the whole time (std
+/// asserts on any other error); the interrupt stays pending: it is raised at the greenlet's next
+/// Rust-side wait, or when its function returns.
 ///
 /// # Safety
 ///

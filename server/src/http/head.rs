@@ -207,6 +207,10 @@ pub fn parse(head: Bytes, limits: &HeadLimits) -> Result<Head, Reject> {
 /// # Errors
 ///
 /// The rejection to answer with (`req` is then partly filled).
+///
+/// # Switches
+///
+/// Never: it parses bytes already read.
 pub fn parse_into<B>(
     head: Bytes,
     limits: &HeadLimits,

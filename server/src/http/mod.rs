@@ -517,6 +517,10 @@ impl HttpBuilder {
     ///     .unwrap();
     /// # drop(server);
     /// ```
+    ///
+    /// # Switches
+    ///
+    /// Never: it only records the configuration (handshakes run in each connection's greenlet).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<gevent_ssl::rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
@@ -524,6 +528,10 @@ impl HttpBuilder {
     }
 
     /// Deadline for a connection's TLS handshake, from its accept (default 10 s).
+    ///
+    /// # Switches
+    ///
+    /// Never: it only records the setting.
     #[cfg(feature = "tls")]
     pub fn tls_handshake_timeout(mut self, d: Duration) -> Self {
         self.handshake_timeout = d;
